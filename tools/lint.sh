@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# cargo clippy -D warnings on every target, natively and for wasm32 (the wasm-only façade is otherwise
+# never linted).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/env.sh
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo clippy --release --all-targets -- -D warnings
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" cargo clippy --release --all-targets --target wasm32-unknown-unknown -- -D warnings
+echo "lint: clean"
