@@ -1,0 +1,190 @@
+//! Decoding untrusted bytes into a [`Photo`]: format sniffing (JPEG, PNG, WebP only), a file-size and a
+//! pixel-count guard checked from the header before any pixel is allocated (decompression bombs), EXIF
+//! orientation, and transparency flattened onto white.
+
+use std::io::Cursor;
+
+use ::image::{
+    DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, metadata::Orientation,
+};
+
+use super::{Photo, PhotoError};
+
+/// How much an untrusted image may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted file, in bytes.
+    pub max_bytes: usize,
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    /// 64 MiB and 50 megapixels: any camera photo passes, a 20000×20000 bomb does not.
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 << 20,
+            max_pixels: 50_000_000,
+        }
+    }
+}
+
+/// Decodes a JPEG, PNG or WebP file, applies its EXIF orientation, and returns RGB pixels.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Photo, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Empty);
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(PhotoError::FileTooLarge {
+            bytes: bytes.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    let format = match ::image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => f,
+        _ => return Err(PhotoError::UnknownFormat),
+    };
+    let corrupt = |e: ::image::ImageError| PhotoError::Corrupt {
+        format: format!("{format:?}").to_uppercase(),
+        reason: e.to_string(),
+    };
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = Limits::default();
+    // RGBA at 16 bits per channel is the most a decoder holds per pixel.
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    reader.limits(decoder_limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(PhotoError::TooManyPixels {
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
+    }
+    // A broken EXIF block is no reason to refuse the pixels.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let rgb = if image.color().has_alpha() {
+        flatten_on_white(&image.into_rgba8())
+    } else {
+        image.into_rgb8().into_raw()
+    };
+    Ok(Photo::from_rgb8(width, height, rgb).expect("decoder returns width × height pixels"))
+}
+
+/// Composites RGBA over white. Transparent pixels keep arbitrary colours that differ between image
+/// sources (emoji vendors, say); a fixed background makes them carry no signal.
+fn flatten_on_white(rgba: &::image::RgbaImage) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
+    for px in rgba.pixels() {
+        let alpha = u16::from(px[3]);
+        for c in 0..3 {
+            let v = (u16::from(px[c]) * alpha + 255 * (255 - alpha) + 127) / 255;
+            rgb.push(v as u8);
+        }
+    }
+    rgb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::image::{ImageEncoder, codecs::png::PngEncoder};
+
+    fn png(width: u32, height: u32, color: ::image::ExtendedColorType, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        PngEncoder::new(&mut out)
+            .write_image(data, width, height, color)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn decodes_png_and_flattens_alpha_on_white() {
+        let bytes = png(
+            2,
+            1,
+            ::image::ExtendedColorType::Rgba8,
+            &[255, 0, 0, 255, 0, 0, 0, 0],
+        );
+        let photo = decode(&bytes, &DecodeLimits::default()).unwrap();
+        assert_eq!((photo.width(), photo.height()), (2, 1));
+        assert_eq!(photo.pixel(0, 0), [255, 0, 0]);
+        assert_eq!(photo.pixel(1, 0), [255, 255, 255]);
+    }
+
+    #[test]
+    fn refuses_bad_input_with_a_named_reason() {
+        let limits = DecodeLimits::default();
+        assert_eq!(decode(&[], &limits), Err(PhotoError::Empty));
+        assert_eq!(
+            decode(b"hello, I am a text file", &limits),
+            Err(PhotoError::UnknownFormat)
+        );
+        let good = png(8, 8, ::image::ExtendedColorType::Rgb8, &[7; 8 * 8 * 3]);
+        let truncated = &good[..good.len() - 20];
+        assert!(matches!(
+            decode(truncated, &limits),
+            Err(PhotoError::Corrupt { .. })
+        ));
+        let small = DecodeLimits {
+            max_bytes: 10,
+            ..limits
+        };
+        assert!(matches!(
+            decode(&good, &small),
+            Err(PhotoError::FileTooLarge { .. })
+        ));
+        let few_pixels = DecodeLimits {
+            max_pixels: 63,
+            ..limits
+        };
+        assert_eq!(
+            decode(&good, &few_pixels),
+            Err(PhotoError::TooManyPixels {
+                width: 8,
+                height: 8,
+                limit: 63
+            })
+        );
+    }
+
+    /// CRC-32 (PNG's chunk checksum), bit by bit: only used to forge a header in a test.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_huge_header_is_refused_before_allocating() {
+        // A valid 1×1 PNG whose IHDR is rewritten to announce 20000×20000 (1.2 GB of pixels).
+        let mut bytes = png(1, 1, ::image::ExtendedColorType::Rgb8, &[0, 0, 0]);
+        bytes[16..20].copy_from_slice(&20000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&20000u32.to_be_bytes());
+        let crc = crc32(&bytes[12..29]); // chunk type + 13 data bytes
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(
+            decode(&bytes, &DecodeLimits::default()),
+            Err(PhotoError::TooManyPixels {
+                width: 20000,
+                height: 20000,
+                limit: 50_000_000
+            })
+        );
+    }
+}

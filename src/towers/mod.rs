@@ -1,0 +1,13 @@
+//! The pretrained networks photolink stands on — a face recognition net and a face detector
+//! (face-api.js), EfficientNet-Lite0 (ImageNet) and all-MiniLM-L6-v2 (sentence-transformers) — as
+//! Burn modules generic over the device (CPU, wgpu, WebGPU), each with the preprocessing it was
+//! trained with, and their weight files.
+
+pub mod efficientnet;
+pub mod face_detector;
+pub mod facenet;
+pub mod golden;
+pub mod minilm;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tokenizer;
+pub mod weights;

@@ -1,0 +1,97 @@
+//! The converted towers reproduce their reference implementations (face-api.js, PyTorch,
+//! sentence-transformers) on the committed golden fixtures, at the tolerances: cosine ≥ 0.9999
+//! for embeddings, max |diff| ≤ 1e-3 for logits, detector boxes within 1 px with the same count.
+//! Needs `photolink assets fetch` (tools/test.sh runs it).
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use photolink::assets::{self, TowerId};
+use photolink::towers::efficientnet::EfficientNetLite0;
+use photolink::towers::face_detector::FaceDetector;
+use photolink::towers::facenet::FaceNet;
+use photolink::towers::golden;
+use photolink::towers::minilm::MiniLm;
+use photolink::towers::tokenizer::TextTokenizer;
+use photolink::towers::weights::Precision;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+fn load<M: burn::module::Module>(tower: TowerId, precision: Precision, module: M) -> M {
+    assets::load(&models(), tower, precision, module).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn facenet_matches_face_api() {
+    let device = Device::flex();
+    for precision in [Precision::F32, Precision::F16] {
+        let net = load(TowerId::Facenet, precision, FaceNet::new(&device));
+        let a = pollster::block_on(golden::facenet(&net, &device));
+        println!("facenet {precision:?}: {a}");
+        assert_eq!(a.cases, 7);
+        let floor = if precision == Precision::F32 {
+            0.9999
+        } else {
+            0.999
+        };
+        assert!(a.min_cosine >= floor, "{a}");
+        if precision == Precision::F32 {
+            assert!(a.max_abs_diff <= 1e-3, "{a}");
+        }
+    }
+}
+
+#[test]
+fn face_detector_matches_face_api() {
+    let device = Device::flex();
+    let net = load(
+        TowerId::FaceDetector,
+        Precision::F32,
+        FaceDetector::new(&device),
+    );
+    let a = pollster::block_on(golden::face_detector(&net, &device));
+    println!("face detector: {a}");
+    assert_eq!(a.cases, 2);
+    assert!(a.max_abs_diff <= 1e-2, "raw outputs: {a}");
+    assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
+    assert!(
+        a.extra("max box corner error px").unwrap() <= 1.0,
+        "boxes more than 1 px off: {a}"
+    );
+}
+
+#[test]
+fn efficientnet_matches_pytorch() {
+    let device = Device::flex();
+    let net = load(
+        TowerId::EfficientnetLite0,
+        Precision::F32,
+        EfficientNetLite0::new(true, &device),
+    );
+    let a = pollster::block_on(golden::efficientnet(&net, &device));
+    println!("efficientnet-lite0: {a}");
+    assert_eq!(a.cases, 3);
+    assert!(a.min_cosine >= 0.9999, "{a}");
+    assert_eq!(
+        a.extra("Pillow-exact crop"),
+        Some(1.0),
+        "Pillow bicubic reproduction: {a}"
+    );
+    assert!(a.extra("max logit |diff|").unwrap() <= 1e-3, "{a}");
+}
+
+#[test]
+fn minilm_matches_sentence_transformers() {
+    let device = Device::flex();
+    let net = load(TowerId::Minilm, Precision::F32, MiniLm::new(&device));
+    let tokenizer = TextTokenizer::from_file(&models().join("minilm/tokenizer.json")).unwrap();
+    let a = golden::minilm(&net, &tokenizer, &device);
+    println!("minilm: {a}");
+    assert_eq!(a.cases, 8);
+    assert_eq!(a.extra("texts with identical token ids"), Some(8.0), "{a}");
+    assert!(a.min_cosine >= 0.9999, "{a}");
+}

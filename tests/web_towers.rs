@@ -1,0 +1,71 @@
+//! The image towers reproduce their references in a real browser, on WebGPU and on the CPU backend,
+//! at the same tolerances as natively. Weights are compiled in from `models/` (run
+//! `photolink assets fetch` before building; tools/test.sh does).
+
+#![cfg(target_arch = "wasm32")]
+
+use burn::module::Module;
+use photolink::backend::{BackendKind, Compute};
+use photolink::towers::efficientnet::EfficientNetLite0;
+use photolink::towers::face_detector::FaceDetector;
+use photolink::towers::facenet::FaceNet;
+use photolink::towers::golden::{self, Agreement};
+use photolink::towers::weights;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const FACENET: &[u8] = include_bytes!("../models/facenet/facenet-f32.bpk");
+const DETECTOR: &[u8] = include_bytes!("../models/face_detector/face_detector-f32.bpk");
+const EFFICIENTNET: &[u8] =
+    include_bytes!("../models/efficientnet_lite0/efficientnet_lite0-f32.bpk");
+
+async fn backends() -> Vec<Compute> {
+    let gpu = Compute::gpu_async()
+        .await
+        .expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    assert_eq!(gpu.info.kind, BackendKind::Gpu);
+    vec![gpu, Compute::cpu()]
+}
+
+fn load<M: Module>(module: M, bytes: &[u8]) -> M {
+    weights::load(module, bytes.to_vec()).expect("weights load")
+}
+
+fn report(tower: &str, compute: &Compute, a: &Agreement) {
+    console_log!("{tower} on {}: {a}", compute.info);
+}
+
+#[wasm_bindgen_test]
+async fn facenet_matches_face_api_in_browser() {
+    for compute in backends().await {
+        let net = load(FaceNet::new(&compute.device), FACENET);
+        let a = golden::facenet(&net, &compute.device).await;
+        report("facenet", &compute, &a);
+        assert_eq!(a.cases, 7);
+        assert!(a.min_cosine >= 0.9999 && a.max_abs_diff <= 1e-3, "{a}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn face_detector_matches_face_api_in_browser() {
+    for compute in backends().await {
+        let net = load(FaceDetector::new(&compute.device), DETECTOR);
+        let a = golden::face_detector(&net, &compute.device).await;
+        report("face detector", &compute, &a);
+        assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
+        assert!(a.extra("max box corner error px").unwrap() <= 1.0, "{a}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn efficientnet_matches_pytorch_in_browser() {
+    for compute in backends().await {
+        let net = load(EfficientNetLite0::new(true, &compute.device), EFFICIENTNET);
+        let a = golden::efficientnet(&net, &compute.device).await;
+        report("efficientnet-lite0", &compute, &a);
+        assert!(a.min_cosine >= 0.9999, "{a}");
+        assert!(a.extra("max logit |diff|").unwrap() <= 1e-3, "{a}");
+        assert_eq!(a.extra("Pillow-exact crop"), Some(1.0), "{a}");
+    }
+}
