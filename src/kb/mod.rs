@@ -1,0 +1,60 @@
+//! The knowledge-base bundle: photolink's public contract between the trainer (which exports the
+//! KB's text vectors) and every static site (which downloads and searches them).
+//!
+//! A bundle is a directory: `manifest.json` (format, version, model identity, dimension, count,
+//! quantisation, every file's length and sha256, optional coarse partitions), int8 shards of
+//! bounded size, one metadata file per shard, and whatever image-side files the exporter adds.
+//! Shared by native code and wasm32: nothing here needs more than `std`.
+//!
+//! Typical reader flow (the browser does the same with `fetch` for each `entry.path`):
+//!
+//! ```ignore
+//! let manifest = Manifest::parse(&manifest_bytes)?;
+//! manifest.check_model(model_identity, model_dim)?;
+//! let query = Query::new(&image_embedding, &manifest.quantization)?;
+//! let mut searcher = Searcher::new(query, 10);
+//! for entry in manifest.shards() {
+//!     let shard = Shard::parse(fetch(&entry.path)?, entry, manifest.dim)?; // sha256 + header
+//!     searcher.add_shard(&shard)?;                                           // progressive
+//! }
+//! for hit in searcher.hits() {
+//!     let (shard_entry, meta_entry) = manifest.locate(hit.index)?;
+//!     let meta = MetaShard::parse(&fetch(&meta_entry.path)?, meta_entry)?;
+//!     println!("{} {:.3}", meta.get(hit.index).unwrap().name, hit.score);
+//! }
+//! ```
+//!
+//! Modules: [`manifest`] (the table of contents and its checks), [`safe_path`] (file names that
+//! stay inside the bundle), [`shard`] (binary layout), [`metadata`] (entity records),
+//! [`quantize`] (int8 rows, int16 queries), [`kernel`] (SIMD dot products), [`topk`] (bounded
+//! heap), [`search`](mod@search) (query, searcher, exact f32 reference), [`partition`] (k-means, probing,
+//! recall), [`writer`] and [`reader`] (directories), [`error`].
+
+pub mod error;
+pub mod kernel;
+pub mod manifest;
+pub mod metadata;
+pub mod partition;
+pub mod quantize;
+pub mod reader;
+pub mod rng;
+pub mod safe_path;
+pub mod search;
+pub mod shard;
+pub mod topk;
+pub mod writer;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use error::KbError;
+pub use kernel::Kernel;
+pub use manifest::{FileEntry, Manifest, verify_file};
+pub use metadata::{EntityMeta, MetaShard};
+pub use partition::{KMeansOptions, RecallPoint};
+pub use quantize::Quantization;
+pub use reader::BundleReader;
+pub use search::{Query, Searcher, exact_f32, search};
+pub use shard::Shard;
+pub use topk::Hit;
+pub use writer::{BundleWriter, WriterOptions};

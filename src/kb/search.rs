@@ -1,0 +1,241 @@
+//! Searching a bundle: a prepared [`Query`], a [`Searcher`] that takes verified shards one by one as
+//! they arrive and keeps the top k, and the exact f32 search used as reference and baseline.
+//!
+//! The scan is exact over the int8 data: each row's i32 dot with the int16 query is exact, then
+//! scaled once by `row_scale · query_scale`. Rows are scored in blocks of [`BLOCK`] so the kernel
+//! runs uninterrupted and the heap is only touched by rows that beat the current k-th score.
+
+use super::error::KbError;
+use super::kernel::Kernel;
+use super::manifest::MAX_DIM;
+use super::quantize::{self, Quantization};
+use super::shard::Shard;
+use super::topk::{Hit, TopK};
+
+/// Rows scored per kernel call.
+pub const BLOCK: usize = 256;
+
+/// A query vector prepared for scanning the int8 shards of one bundle: the bundle's
+/// per-dimension scale folded in, int16 components, one scale, and the constant `q·offset` that
+/// every entity's score shares.
+#[derive(Debug, Clone)]
+pub struct Query {
+    values: Vec<i16>,
+    scale: f32,
+    offset: f32,
+    kernel: Kernel,
+}
+
+impl Query {
+    /// Prepares an f32 query (normally the L2-normalised image embedding) for a bundle quantised
+    /// with `quant` (`manifest.quantization`).
+    ///
+    /// Refuses a vector of another dimension than the bundle's, and NaN/∞ components.
+    pub fn new(v: &[f32], quant: &Quantization) -> Result<Query, KbError> {
+        if v.is_empty() || v.len() > MAX_DIM {
+            return Err(KbError::BadDimension {
+                dim: v.len(),
+                max: MAX_DIM,
+            });
+        }
+        if v.len() != quant.dim() {
+            return Err(KbError::DimensionMismatch {
+                what: "query vs bundle".into(),
+                expected: quant.dim(),
+                found: v.len(),
+            });
+        }
+        quantize::check_vector(v, || "query".into())?;
+        let scaled: Vec<f32> = v.iter().zip(&quant.dim_scale).map(|(a, s)| a * s).collect();
+        let offset = v
+            .iter()
+            .zip(&quant.offset)
+            .map(|(&a, &m)| a as f64 * m as f64)
+            .sum::<f64>() as f32;
+        // Hostile (finite but huge) bundle scales could overflow here: refuse rather than rank NaN.
+        quantize::check_vector(&scaled, || "query scaled by the bundle's dim_scale".into())?;
+        if !offset.is_finite() {
+            return Err(KbError::BadVector {
+                what: "query · bundle offset".into(),
+                reason: "it contains NaN or infinity",
+            });
+        }
+        let mut values = vec![0i16; v.len()];
+        let scale = quantize::quantize_query(&scaled, &mut values);
+        Ok(Query {
+            values,
+            scale,
+            offset,
+            kernel: Kernel::detect(),
+        })
+    }
+
+    /// The same query scored with another kernel (tests and benchmarks compare kernels).
+    pub fn with_kernel(mut self, kernel: Kernel) -> Query {
+        self.kernel = kernel;
+        self
+    }
+
+    /// The kernel that will score rows.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Dimension of the query.
+    pub fn dim(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Scores every row of `shard` into `out` (length `shard.count()`), without selecting.
+    pub fn score_all(&self, shard: &Shard, out: &mut [f32]) -> Result<(), KbError> {
+        self.check_dim(shard)?;
+        if out.len() != shard.count() {
+            return Err(KbError::CountMismatch {
+                what: "score buffer vs shard rows".into(),
+                expected: shard.count() as u64,
+                found: out.len() as u64,
+            });
+        }
+        let dim = self.dim();
+        let mut dots = [0i32; BLOCK];
+        for ((rows, scales), out) in shard
+            .rows()
+            .chunks(BLOCK * dim)
+            .zip(shard.scales().chunks(BLOCK))
+            .zip(out.chunks_mut(BLOCK))
+        {
+            let dots = &mut dots[..scales.len()];
+            self.kernel.dots(rows, &self.values, dots);
+            for ((o, &d), &s) in out.iter_mut().zip(dots.iter()).zip(scales) {
+                *o = self.offset + d as f32 * (s * self.scale);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_dim(&self, shard: &Shard) -> Result<(), KbError> {
+        if shard.dim() != self.dim() {
+            return Err(KbError::DimensionMismatch {
+                what: format!("shard {:?} vs query", shard.path()),
+                expected: self.dim(),
+                found: shard.dim(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Top-k search of one query over shards added one at a time (progressive search while shards
+/// download). Results are the same whatever order the shards come in.
+#[derive(Debug, Clone)]
+pub struct Searcher {
+    query: Query,
+    top: TopK,
+    /// Entity ranges already scanned, so that a shard added twice (or two overlapping shards) is
+    /// refused instead of producing duplicate hits.
+    seen: Vec<(u64, u64)>,
+    scanned: u64,
+}
+
+impl Searcher {
+    /// A searcher for the `k` best entities for a prepared query.
+    pub fn new(query: Query, k: usize) -> Searcher {
+        Searcher {
+            query,
+            top: TopK::new(k),
+            seen: Vec::new(),
+            scanned: 0,
+        }
+    }
+
+    /// Scans one verified shard.
+    ///
+    /// Refuses a shard of another dimension, or one whose entities overlap a shard already added.
+    pub fn add_shard(&mut self, shard: &Shard) -> Result<(), KbError> {
+        self.query.check_dim(shard)?;
+        let (first, end) = (shard.first(), shard.first() + shard.count() as u64);
+        if let Some((a, b)) = self.seen.iter().find(|(a, b)| first < *b && *a < end) {
+            return Err(KbError::ShardRejected(format!(
+                "{:?} covers entities {first}..{end}, overlapping {a}..{b} already searched",
+                shard.path()
+            )));
+        }
+        self.seen.push((first, end));
+        self.scanned += shard.count() as u64;
+
+        let dim = self.query.dim();
+        let (qscale, offset) = (self.query.scale, self.query.offset);
+        let mut dots = [0i32; BLOCK];
+        let mut index = first;
+        for (rows, scales) in shard
+            .rows()
+            .chunks(BLOCK * dim)
+            .zip(shard.scales().chunks(BLOCK))
+        {
+            let dots = &mut dots[..scales.len()];
+            self.query.kernel.dots(rows, &self.query.values, dots);
+            let mut threshold = self.top.threshold();
+            for (&d, &s) in dots.iter().zip(scales) {
+                let score = offset + d as f32 * (s * qscale);
+                // `>=` lets ties through to `push`, which breaks them by index.
+                if score >= threshold && self.top.push(Hit { index, score }) {
+                    threshold = self.top.threshold();
+                }
+                index += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of entities scanned so far.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// The best hits so far, best first (callable between shards for progressive results).
+    pub fn hits(&self) -> Vec<Hit> {
+        self.top.sorted()
+    }
+}
+
+/// Searches `shards` for the `k` best entities for `query` (one thread).
+pub fn search<'a>(
+    query: &Query,
+    shards: impl IntoIterator<Item = &'a Shard>,
+    k: usize,
+) -> Result<Vec<Hit>, KbError> {
+    let mut s = Searcher::new(query.clone(), k);
+    for shard in shards {
+        s.add_shard(shard)?;
+    }
+    Ok(s.hits())
+}
+
+/// Exact f32 top-k over a row-major matrix of `vectors.len() / dim` vectors: the reference the
+/// quantised search is measured against, and the f32 baseline of the benchmarks.
+pub fn exact_f32(query: &[f32], vectors: &[f32], k: usize) -> Result<Vec<Hit>, KbError> {
+    let dim = query.len();
+    if dim == 0 || !vectors.len().is_multiple_of(dim) {
+        return Err(KbError::DimensionMismatch {
+            what: "f32 matrix vs query".into(),
+            expected: dim,
+            found: vectors.len() % dim.max(1),
+        });
+    }
+    quantize::check_vector(query, || "query".into())?;
+    let kernel = Kernel::detect();
+    let mut top = TopK::new(k);
+    let mut threshold = top.threshold();
+    for (i, row) in vectors.chunks_exact(dim).enumerate() {
+        let score = kernel.dot_f32(row, query);
+        if score >= threshold
+            && top.push(Hit {
+                index: i as u64,
+                score,
+            })
+        {
+            threshold = top.threshold();
+        }
+    }
+    Ok(top.sorted())
+}

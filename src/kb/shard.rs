@@ -1,0 +1,353 @@
+//! The binary shard: one block of quantised entity vectors, its byte layout, its encoder and its
+//! verifying parser.
+//!
+//! Layout (all integers little-endian), version 1:
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `PLKBSHRD` |
+//! | 8 | 4 | version (1) |
+//! | 12 | 4 | dim |
+//! | 16 | 4 | count (rows, ≥ 1) |
+//! | 20 | 4 | partition (`0xFFFF_FFFF` = none) |
+//! | 24 | 8 | first: global entity index of row 0 |
+//! | 32 | 4 | quantisation scheme (1 = [`SCHEME`](super::quantize::SCHEME)) |
+//! | 36 | 28 | reserved, zero |
+//! | 64 | 4·count | per-row f32 scales |
+//! | … | | zero padding to a multiple of 64 |
+//! | rows | dim·count | int8 rows, row-major |
+//!
+//! The row block starts on a 64-byte boundary of the file, so a buffer that is itself 64-byte
+//! aligned gives aligned SIMD loads; the kernels do not rely on it. The length of a shard is a
+//! function of `(dim, count)` alone ([`shard_len`]), which lets a reader refuse a truncated or
+//! padded file before looking further, and lets the manifest check every shard's byte length.
+
+use sha2::{Digest, Sha256};
+
+use super::error::KbError;
+use super::manifest::{self, FileEntry, MAX_DIM};
+
+/// The eight bytes every shard starts with.
+pub const MAGIC: [u8; 8] = *b"PLKBSHRD";
+
+/// The shard layout version this code writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Size of the fixed header.
+pub const HEADER_LEN: usize = 64;
+
+/// Header value of `partition` for a shard of an unpartitioned bundle.
+const NO_PARTITION: u32 = u32::MAX;
+
+/// Scheme number of int8 symmetric per-vector quantisation in the header.
+const SCHEME_INT8_PER_VECTOR: u32 = 1;
+
+/// Largest number of rows in one shard: keeps every offset far inside `u64` and `usize` on wasm32.
+pub const MAX_ROWS: usize = 1 << 24;
+
+fn round_up_64(n: u64) -> u64 {
+    n.div_ceil(64) * 64
+}
+
+/// Byte offset of the row block in a shard of `count` rows.
+fn rows_offset(count: u64) -> u64 {
+    HEADER_LEN as u64 + round_up_64(4 * count)
+}
+
+/// Exact byte length of a shard with `count` rows of dimension `dim`.
+pub fn shard_len(dim: usize, count: u64) -> u64 {
+    rows_offset(count) + dim as u64 * count
+}
+
+/// Largest row count whose shard fits in `max_bytes`, or 0 when not even one row fits.
+pub fn rows_fitting(dim: usize, max_bytes: u64) -> u64 {
+    // Start from the padding-free estimate and correct it: the padding is < 64 bytes.
+    let mut n = max_bytes.saturating_sub(HEADER_LEN as u64 + 64) / (dim as u64 + 4);
+    while shard_len(dim, n + 1) <= max_bytes && n < MAX_ROWS as u64 {
+        n += 1;
+    }
+    while n > 0 && shard_len(dim, n) > max_bytes {
+        n -= 1;
+    }
+    n.min(MAX_ROWS as u64)
+}
+
+/// Encodes a shard from quantised rows (`rows.len() == scales.len() · dim`).
+///
+/// Used by the writer and by in-memory searches (partition recall); the result parses back with
+/// [`Shard::decode`].
+pub fn encode(
+    dim: usize,
+    first: u64,
+    partition: Option<u32>,
+    scales: &[f32],
+    rows: &[i8],
+) -> Result<Vec<u8>, KbError> {
+    if dim == 0 || dim > MAX_DIM {
+        return Err(KbError::BadDimension { dim, max: MAX_DIM });
+    }
+    let count = scales.len();
+    if count == 0 || count > MAX_ROWS {
+        return Err(KbError::InvalidOption(format!(
+            "a shard holds 1..={MAX_ROWS} rows, not {count}"
+        )));
+    }
+    if rows.len() != count * dim {
+        return Err(KbError::CountMismatch {
+            what: "shard rows".into(),
+            expected: (count * dim) as u64,
+            found: rows.len() as u64,
+        });
+    }
+    if partition == Some(NO_PARTITION) {
+        return Err(KbError::InvalidOption(
+            "partition number u32::MAX is reserved".into(),
+        ));
+    }
+    if let Some(i) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
+        return Err(KbError::BadVector {
+            what: format!("scale of row {i}"),
+            reason: "a scale must be finite and non-negative",
+        });
+    }
+    let len = shard_len(dim, count as u64) as usize;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(dim as u32).to_le_bytes());
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    out.extend_from_slice(&partition.unwrap_or(NO_PARTITION).to_le_bytes());
+    out.extend_from_slice(&first.to_le_bytes());
+    out.extend_from_slice(&SCHEME_INT8_PER_VECTOR.to_le_bytes());
+    out.resize(HEADER_LEN, 0);
+    for s in scales {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out.resize(rows_offset(count as u64) as usize, 0);
+    out.extend(rows.iter().map(|&r| r as u8));
+    debug_assert_eq!(out.len(), len);
+    Ok(out)
+}
+
+/// A verified shard in memory: its bytes, and the header fields already checked.
+///
+/// It owns the downloaded bytes (no copy of the row block is made) and hands the search kernels the
+/// rows as bytes to be read as `i8`.
+#[derive(Debug, Clone)]
+pub struct Shard {
+    path: String,
+    bytes: Vec<u8>,
+    dim: usize,
+    count: usize,
+    first: u64,
+    partition: Option<u32>,
+    scales: Vec<f32>,
+    rows_offset: usize,
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl Shard {
+    /// Parses and fully verifies a shard named by the manifest: role, byte length, sha256, then
+    /// the header against the manifest entry (`first`, `count`, `partition`) and the bundle's `dim`.
+    ///
+    /// This is the only way a downloaded shard should enter a search: a truncated, corrupted,
+    /// replaced or mislabelled shard is refused with an error naming the file.
+    pub fn parse(bytes: Vec<u8>, expected: &FileEntry, dim: usize) -> Result<Shard, KbError> {
+        if expected.role != manifest::ROLE_SHARD && expected.role != manifest::ROLE_CENTROIDS {
+            return Err(KbError::InconsistentManifest(format!(
+                "{:?} has role {:?}, not a shard",
+                expected.path, expected.role
+            )));
+        }
+        manifest::verify_file(&bytes, expected)?;
+        let shard = Shard::decode_named(bytes, dim, &expected.path)?;
+        let mismatch = |what: &str, expected: u64, found: u64| KbError::CountMismatch {
+            what: format!("{} header field {what} vs manifest", shard.path),
+            expected,
+            found,
+        };
+        let (first, count) = (expected.first.unwrap_or(0), expected.count.unwrap_or(0));
+        if shard.count as u64 != count {
+            return Err(mismatch("count", count, shard.count as u64));
+        }
+        if shard.first != first {
+            return Err(mismatch("first", first, shard.first));
+        }
+        if shard.partition != expected.partition {
+            return Err(KbError::InconsistentManifest(format!(
+                "{:?} header says partition {:?}, manifest says {:?}",
+                shard.path, shard.partition, expected.partition
+            )));
+        }
+        Ok(shard)
+    }
+
+    /// Parses a shard's bytes and checks its header and length, without a manifest entry (no
+    /// sha256). For shards built in memory; downloaded shards go through [`Shard::parse`].
+    pub fn decode(bytes: Vec<u8>, dim: usize) -> Result<Shard, KbError> {
+        Shard::decode_named(bytes, dim, "<memory>")
+    }
+
+    fn decode_named(bytes: Vec<u8>, dim: usize, path: &str) -> Result<Shard, KbError> {
+        let malformed = |reason: String| KbError::MalformedShard {
+            path: path.to_string(),
+            reason,
+        };
+        if bytes.len() < HEADER_LEN {
+            if bytes.len() >= 8 && bytes[..8] != MAGIC {
+                return Err(KbError::BadMagic { path: path.into() });
+            }
+            return Err(malformed(format!(
+                "{} bytes is shorter than the {HEADER_LEN}-byte header (truncated)",
+                bytes.len()
+            )));
+        }
+        if bytes[..8] != MAGIC {
+            return Err(KbError::BadMagic { path: path.into() });
+        }
+        let version = le_u32(&bytes, 8);
+        if version != VERSION {
+            return Err(KbError::UnsupportedVersion {
+                what: path.into(),
+                found: version,
+                supported: VERSION,
+            });
+        }
+        let header_dim = le_u32(&bytes, 12) as usize;
+        if header_dim != dim {
+            return Err(KbError::DimensionMismatch {
+                what: format!("shard {path:?} vs bundle"),
+                expected: dim,
+                found: header_dim,
+            });
+        }
+        if dim == 0 || dim > MAX_DIM {
+            return Err(KbError::BadDimension { dim, max: MAX_DIM });
+        }
+        let count = le_u32(&bytes, 16) as usize;
+        if count == 0 || count > MAX_ROWS {
+            return Err(malformed(format!(
+                "row count {count} is outside 1..={MAX_ROWS}"
+            )));
+        }
+        let partition = match le_u32(&bytes, 20) {
+            NO_PARTITION => None,
+            p => Some(p),
+        };
+        let first = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
+        if first.checked_add(count as u64).is_none() {
+            return Err(malformed("first + count overflows".into()));
+        }
+        let scheme = le_u32(&bytes, 32);
+        if scheme != SCHEME_INT8_PER_VECTOR {
+            return Err(malformed(format!("unknown quantisation scheme {scheme}")));
+        }
+        if bytes[36..HEADER_LEN].iter().any(|&b| b != 0) {
+            return Err(malformed("reserved header bytes are not zero".into()));
+        }
+        let expected_len = shard_len(dim, count as u64);
+        if bytes.len() as u64 != expected_len {
+            let what = if (bytes.len() as u64) < expected_len {
+                "truncated"
+            } else {
+                "trailing bytes"
+            };
+            return Err(malformed(format!(
+                "{} bytes, but dim {dim} × {count} rows needs exactly {expected_len} ({what})",
+                bytes.len()
+            )));
+        }
+        let scales_end = HEADER_LEN + 4 * count;
+        let rows_offset = rows_offset(count as u64) as usize;
+        let mut scales = Vec::with_capacity(count);
+        for (i, chunk) in bytes[HEADER_LEN..scales_end].chunks_exact(4).enumerate() {
+            let s = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+            // A NaN or negative scale would turn a ranking into noise without any error: refuse it.
+            if !s.is_finite() || s < 0.0 {
+                return Err(malformed(format!("row {i} has an invalid scale {s}")));
+            }
+            scales.push(s);
+        }
+        if bytes[scales_end..rows_offset].iter().any(|&b| b != 0) {
+            return Err(malformed("padding before the row block is not zero".into()));
+        }
+        Ok(Shard {
+            path: path.to_string(),
+            bytes,
+            dim,
+            count,
+            first,
+            partition,
+            scales,
+            rows_offset,
+        })
+    }
+
+    /// The file name this shard was verified against (`<memory>` for in-memory shards).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Dimension of every row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of rows (entities).
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Global entity index of the first row.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// Partition this shard belongs to, for partitioned bundles.
+    pub fn partition(&self) -> Option<u32> {
+        self.partition
+    }
+
+    /// Per-row scales: row `i` ≈ `scales()[i] · rows(i)`.
+    pub fn scales(&self) -> &[f32] {
+        &self.scales
+    }
+
+    /// The whole row block: `count · dim` bytes, each an `i8`.
+    pub fn rows(&self) -> &[u8] {
+        &self.bytes[self.rows_offset..]
+    }
+
+    /// Row `i` as signed components, or `None` past the end.
+    pub fn row(&self, i: usize) -> Option<impl Iterator<Item = i8> + '_> {
+        (i < self.count).then(|| {
+            self.rows()[i * self.dim..(i + 1) * self.dim]
+                .iter()
+                .map(|&b| b as i8)
+        })
+    }
+
+    /// The shard's file bytes, as verified.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The sha256 of the shard's bytes, lowercase hex (what a manifest records).
+    pub fn sha256_hex(&self) -> String {
+        hex(&Sha256::digest(&self.bytes))
+    }
+}
+
+/// Lowercase hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}

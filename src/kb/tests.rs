@@ -1,0 +1,1052 @@
+//! Bundle-level tests: writer → reader round trips, every kind of bad input the issue lists (each
+//! refused with its own error, never a wrong ranking), and the property tests (quantised search
+//! agrees with exact search on well-separated data; corrupted bundles are always refused).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use proptest::prelude::*;
+
+use super::manifest::{self, FileEntry, Manifest};
+use super::partition::{self, KMeansOptions};
+use super::quantize;
+use super::quantize::Quantization;
+use super::rng::SplitMix64;
+use super::search::{self, Query, Searcher};
+use super::shard::{self, Shard};
+use super::topk::Hit;
+use super::writer::{BundleWriter, WriterOptions};
+use super::{BundleReader, EntityMeta, KbError, MetaShard};
+
+const MODEL: &str = "sha256:0123456789abcdef";
+
+/// A fresh empty directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "photolink-kb-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `n` random unit vectors of dimension `dim`, row-major.
+fn unit_vectors(seed: u64, n: usize, dim: usize) -> Vec<f32> {
+    let mut rng = SplitMix64::new(seed);
+    let mut v: Vec<f32> = (0..n * dim).map(|_| rng.normal() as f32).collect();
+    v.chunks_exact_mut(dim).for_each(quantize::normalize);
+    v
+}
+
+fn meta(i: usize) -> EntityMeta {
+    EntityMeta {
+        id: format!("Q{i}"),
+        name: format!("Entity {i}"),
+        description: format!("the entity number {i}"),
+        url: i
+            .is_multiple_of(2)
+            .then(|| format!("https://example.org/Q{i}")),
+    }
+}
+
+fn options(max_shard_bytes: u64) -> WriterOptions {
+    WriterOptions {
+        max_shard_bytes,
+        partitions: None,
+        fsync: false,
+    }
+}
+
+/// Writes a bundle of `n` entities and returns the vectors.
+fn write_bundle(dir: &TempDir, n: usize, dim: usize, opts: WriterOptions) -> (Manifest, Vec<f32>) {
+    let v = unit_vectors(7, n, dim);
+    let mut w = BundleWriter::new(&dir.0, dim, MODEL, opts).unwrap();
+    w.write_entities((0..n).map(|i| (meta(i), &v[i * dim..(i + 1) * dim])))
+        .unwrap();
+    w.add_file("image-weights-f16", "image_f16.bin", b"weights")
+        .unwrap();
+    (w.finish().unwrap(), v)
+}
+
+/// Every file of a bundle directory, by path, manifest included (what a page would download).
+fn read_all(dir: &TempDir, m: &Manifest) -> HashMap<String, Vec<u8>> {
+    let mut files: HashMap<String, Vec<u8>> = m
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), std::fs::read(dir.0.join(&f.path)).unwrap()))
+        .collect();
+    files.insert(
+        manifest::MANIFEST_NAME.into(),
+        std::fs::read(dir.0.join(manifest::MANIFEST_NAME)).unwrap(),
+    );
+    files
+}
+
+/// The whole reader pipeline on downloaded bytes, as the page runs it: manifest, model check,
+/// every file verified, search, metadata of the hits.
+fn load_and_search(
+    files: &HashMap<String, Vec<u8>>,
+    query: &[f32],
+    k: usize,
+) -> Result<Vec<(Hit, String)>, KbError> {
+    let m = Manifest::parse(&files[manifest::MANIFEST_NAME])?;
+    m.check_model(MODEL, query.len())?;
+    let get = |e: &FileEntry| {
+        files
+            .get(&e.path)
+            .cloned()
+            .ok_or_else(|| KbError::InconsistentManifest(format!("{} missing", e.path)))
+    };
+    let weights = m
+        .file("image-weights-f16")
+        .ok_or_else(|| KbError::InconsistentManifest("no weights".into()))?;
+    manifest::verify_file(&get(weights)?, weights)?;
+    let mut s = Searcher::new(Query::new(query, &m.quantization)?, k);
+    for e in m.shards() {
+        s.add_shard(&Shard::parse(get(e)?, e, m.dim)?)?;
+    }
+    s.hits()
+        .into_iter()
+        .map(|h| {
+            let (_, me) = m.locate(h.index)?;
+            let meta = MetaShard::parse(&get(me)?, me)?;
+            let id = meta.get(h.index).map(|e| e.id.clone()).unwrap_or_default();
+            Ok((h, id))
+        })
+        .collect()
+}
+
+/// Reference: exact search over the dequantised rows (what the int8 scan must reproduce).
+fn dequantised_reference(v: &[f32], quant: &Quantization, q: &[f32], k: usize) -> Vec<Hit> {
+    let dim = quant.dim();
+    let (scales, rows) = quant.encode_rows(v);
+    let mut deq = vec![0f32; v.len()];
+    for ((out, r), s) in deq
+        .chunks_exact_mut(dim)
+        .zip(rows.chunks_exact(dim))
+        .zip(&scales)
+    {
+        quant.decode_row(r, *s, out);
+    }
+    search::exact_f32(q, &deq, k).unwrap()
+}
+
+#[test]
+fn roundtrip_multi_shard_bundle() {
+    let dir = TempDir::new("roundtrip");
+    let dim = 48;
+    // Small shards: 50 rows each → 1000 entities in 20 shards.
+    let max = shard::shard_len(dim, 50);
+    let (m, v) = write_bundle(&dir, 1000, dim, options(max));
+    assert_eq!(m.count, 1000);
+    assert_eq!(m.shards().count(), 20);
+    assert!(m.shards().all(|s| s.bytes <= max));
+
+    let r = BundleReader::open(&dir.0).unwrap();
+    assert_eq!(r.manifest(), &m);
+    let shards = r.load_shards().unwrap();
+    let q = &v[123 * dim..124 * dim];
+    let query = Query::new(q, &m.quantization).unwrap();
+    let hits = search::search(&query, &shards, 10).unwrap();
+    assert_eq!(hits[0].index, 123);
+    assert!((hits[0].score - 1.0).abs() < 0.02);
+    // Same ranking as exact search over the dequantised rows.
+    let want = dequantised_reference(&v, &m.quantization, q, 10);
+    let idx = |h: &[Hit]| h.iter().map(|h| h.index).collect::<Vec<_>>();
+    assert_eq!(idx(&hits), idx(&want));
+    for (a, b) in hits.iter().zip(&want) {
+        assert!((a.score - b.score).abs() < 1e-3);
+    }
+    assert_eq!(r.entity(123).unwrap(), meta(123));
+    assert_eq!(r.entity(999).unwrap(), meta(999));
+    assert!(matches!(
+        r.entity(1000),
+        Err(KbError::IndexOutOfRange { .. })
+    ));
+    let w = r.manifest().file("image-weights-f16").unwrap();
+    assert_eq!(r.read_verified(w).unwrap(), b"weights");
+
+    // Shards arriving in any order give the same result.
+    let mut s = Searcher::new(query, 10);
+    for sh in shards.iter().rev() {
+        s.add_shard(sh).unwrap();
+    }
+    assert_eq!(s.hits(), hits);
+}
+
+#[test]
+fn export_is_deterministic_and_replaces_a_previous_export() {
+    let dir = TempDir::new("determinism");
+    let (m1, _) = write_bundle(&dir, 300, 16, options(shard::shard_len(16, 40)));
+    let first = read_all(&dir, &m1);
+    // Re-export with fewer, larger shards into the same directory: stale shards are removed.
+    let (m2, _) = write_bundle(&dir, 300, 16, options(shard::shard_len(16, 100)));
+    assert_eq!(m2.shards().count(), 3);
+    let leftover = std::fs::read_dir(dir.0.join("kb")).unwrap().count();
+    assert_eq!(leftover, 6, "3 shards + 3 metadata files");
+    let (m3, _) = write_bundle(&dir, 300, 16, options(shard::shard_len(16, 40)));
+    assert_eq!(m1, m3);
+    assert_eq!(first, read_all(&dir, &m3));
+}
+
+#[test]
+fn empty_bundle_is_valid_and_finds_nothing() {
+    let dir = TempDir::new("empty");
+    let w = BundleWriter::new(&dir.0, 8, MODEL, options(1 << 20)).unwrap();
+    let m = w.finish().unwrap();
+    assert_eq!((m.count, m.shards().count()), (0, 0));
+    let r = BundleReader::open(&dir.0).unwrap();
+    assert!(r.load_shards().unwrap().is_empty());
+    assert!(matches!(r.entity(0), Err(KbError::IndexOutOfRange { .. })));
+}
+
+#[test]
+fn writer_refuses_bad_entities_and_names() {
+    let dir = TempDir::new("writer-refuses");
+    let mut w = BundleWriter::new(&dir.0, 4, MODEL, options(1 << 20)).unwrap();
+    let unit = [0.5f32, 0.5, 0.5, 0.5];
+    assert!(w.push(meta(0), &[1.0, 0.0, 0.0]).is_err(), "wrong dim");
+    assert!(w.push(meta(0), &[f32::NAN, 0.0, 0.0, 0.0]).is_err(), "NaN");
+    assert!(w.push(meta(0), &[1.0, 1.0, 0.0, 0.0]).is_err(), "not unit");
+    let mut no_id = meta(0);
+    no_id.id = String::new();
+    assert!(w.push(no_id, &unit).is_err(), "empty id");
+    w.push(meta(0), &unit).unwrap();
+    assert!(w.push(meta(0), &unit).is_err(), "repeated id");
+    for bad in [
+        "../evil.bin",
+        "/abs",
+        "a\\b",
+        "kb/shard-00000.bin",
+        "manifest.json",
+    ] {
+        assert!(w.add_file("weights", bad, b"x").is_err(), "{bad}");
+    }
+    assert!(w.add_file("shard", "x.bin", b"x").is_err(), "reserved role");
+    assert!(
+        BundleWriter::new(&dir.0, 4, MODEL, options(64)).is_err(),
+        "too small shards"
+    );
+    assert!(
+        BundleWriter::new(&dir.0, 0, MODEL, options(1 << 20)).is_err(),
+        "dim 0"
+    );
+    assert!(
+        BundleWriter::new(&dir.0, 4, "", options(1 << 20)).is_err(),
+        "no model"
+    );
+    // Nothing escaped the directory.
+    assert!(!dir.0.join("../evil.bin").exists());
+}
+
+/// A small valid bundle in memory: (files by path, the vectors, dim).
+fn small_bundle() -> (HashMap<String, Vec<u8>>, Vec<f32>, usize) {
+    let dir = TempDir::new("small");
+    let dim = 16;
+    let (m, v) = write_bundle(&dir, 120, dim, options(shard::shard_len(dim, 50)));
+    (read_all(&dir, &m), v, dim)
+}
+
+fn manifest_of(files: &HashMap<String, Vec<u8>>) -> Manifest {
+    Manifest::parse(&files[manifest::MANIFEST_NAME]).unwrap()
+}
+
+fn set_manifest(files: &mut HashMap<String, Vec<u8>>, m: &Manifest) {
+    files.insert(
+        manifest::MANIFEST_NAME.into(),
+        serde_json::to_vec(m).unwrap(),
+    );
+}
+
+/// Replaces a shard's bytes and updates its manifest entry so that length and sha256 match: the
+/// hash no longer protects, and the header checks must catch the problem.
+fn replace_shard_rehashed(files: &mut HashMap<String, Vec<u8>>, bytes: Vec<u8>) {
+    let mut m = manifest_of(files);
+    let e = m
+        .files
+        .iter_mut()
+        .find(|f| f.role == manifest::ROLE_SHARD)
+        .unwrap();
+    e.bytes = bytes.len() as u64;
+    e.sha256 = manifest::sha256_hex(&bytes);
+    files.insert(e.path.clone(), bytes);
+    files.insert(
+        manifest::MANIFEST_NAME.into(),
+        serde_json::to_vec(&m).unwrap(),
+    );
+}
+
+fn first_shard_path(files: &HashMap<String, Vec<u8>>) -> String {
+    manifest_of(files).shards().next().unwrap().path.clone()
+}
+
+#[test]
+fn valid_small_bundle_searches() {
+    let (files, v, dim) = small_bundle();
+    let hits = load_and_search(&files, &v[5 * dim..6 * dim], 3).unwrap();
+    assert_eq!(hits[0].0.index, 5);
+    assert_eq!(hits[0].1, "Q5");
+}
+
+#[test]
+fn refuses_truncated_shard() {
+    let (mut files, v, dim) = small_bundle();
+    let p = first_shard_path(&files);
+    files.get_mut(&p).unwrap().truncate(100);
+    let err = load_and_search(&files, &v[..dim], 3).unwrap_err();
+    assert!(matches!(err, KbError::LengthMismatch { .. }), "{err}");
+    // Even with a manifest that agrees with the truncated file, the header refuses it.
+    let mut bytes = files[&p].clone();
+    bytes.truncate(100);
+    replace_shard_rehashed(&mut files, bytes);
+    let err = load_and_search(&files, &v[..dim], 3).unwrap_err();
+    assert!(
+        matches!(err, KbError::LengthMismatch { .. }),
+        "manifest length check: {err}"
+    );
+    let err = Shard::decode(files[&p].clone(), dim).unwrap_err();
+    assert!(matches!(err, KbError::MalformedShard { .. }), "{err}");
+}
+
+#[test]
+fn refuses_flipped_byte_anywhere() {
+    let (files, v, dim) = small_bundle();
+    for path in files
+        .keys()
+        .filter(|p| p.as_str() != manifest::MANIFEST_NAME)
+    {
+        for at in [0, 1, files[path].len() / 2, files[path].len() - 1] {
+            let mut f = files.clone();
+            f.get_mut(path).unwrap()[at] ^= 0x10;
+            let err = load_and_search(&f, &v[..dim], 120).unwrap_err();
+            assert!(
+                matches!(err, KbError::ChecksumMismatch { .. }),
+                "{path}@{at}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn refuses_wrong_magic_and_version() {
+    let (mut files, v, dim) = small_bundle();
+    let p = first_shard_path(&files);
+    let mut bad = files[&p].clone();
+    bad[0] = b'X';
+    let mut f = files.clone();
+    replace_shard_rehashed(&mut f, bad);
+    assert!(matches!(
+        load_and_search(&f, &v[..dim], 3),
+        Err(KbError::BadMagic { .. })
+    ));
+
+    let mut bad = files[&p].clone();
+    bad[8] = 2;
+    let mut f = files.clone();
+    replace_shard_rehashed(&mut f, bad);
+    assert!(matches!(
+        load_and_search(&f, &v[..dim], 3),
+        Err(KbError::UnsupportedVersion { found: 2, .. })
+    ));
+
+    let mut m = manifest_of(&files);
+    m.version = 2;
+    set_manifest(&mut files, &m);
+    assert!(matches!(
+        load_and_search(&files, &v[..dim], 3),
+        Err(KbError::UnsupportedVersion { found: 2, .. })
+    ));
+    let not_ours = br#"{"format":"something-else","version":1}"#;
+    assert!(matches!(
+        Manifest::parse(not_ours),
+        Err(KbError::WrongFormat { .. })
+    ));
+    assert!(matches!(
+        Manifest::parse(b"\x00\x01garbage"),
+        Err(KbError::ManifestJson(_))
+    ));
+}
+
+#[test]
+fn refuses_dimension_and_model_mismatch() {
+    let (mut files, v, dim) = small_bundle();
+    let m = manifest_of(&files);
+    assert!(matches!(
+        m.check_model(MODEL, dim + 1),
+        Err(KbError::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        m.check_model("sha256:other", dim),
+        Err(KbError::ModelMismatch { .. })
+    ));
+    // Query of the wrong dimension.
+    assert!(matches!(
+        load_and_search(&files, &v[..dim - 1], 3),
+        Err(KbError::DimensionMismatch { .. })
+    ));
+    // A shard whose header has another dimension than the manifest.
+    let p = first_shard_path(&files);
+    let mut bad = files[&p].clone();
+    bad[12] = (dim + 1) as u8;
+    replace_shard_rehashed(&mut files, bad);
+    assert!(matches!(
+        load_and_search(&files, &v[..dim], 3),
+        Err(KbError::DimensionMismatch { .. })
+    ));
+}
+
+#[test]
+fn refuses_count_mismatches() {
+    let (files, v, dim) = small_bundle();
+    // Manifest total count disagrees with its shards.
+    let mut f = files.clone();
+    let mut m = manifest_of(&f);
+    m.count += 1;
+    set_manifest(&mut f, &m);
+    assert!(matches!(
+        load_and_search(&f, &v[..dim], 3),
+        Err(KbError::CountMismatch { .. })
+    ));
+    // Shard header count disagrees with the manifest entry (sha256 made to match).
+    let p = first_shard_path(&files);
+    let mut bad = files[&p].clone();
+    bad[16] -= 1;
+    let mut f = files.clone();
+    replace_shard_rehashed(&mut f, bad);
+    let err = load_and_search(&f, &v[..dim], 3).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KbError::MalformedShard { .. } | KbError::CountMismatch { .. }
+        ),
+        "{err}"
+    );
+    // A shard with a consistent header and length but another count than the manifest entry.
+    let m = manifest_of(&files);
+    let entry = m.shards().next().unwrap().clone();
+    let rows = vec![0i8; 49 * dim];
+    let other = shard::encode(dim, 0, None, &[0.01; 49], &rows).unwrap();
+    let mut e = entry.clone();
+    e.bytes = other.len() as u64;
+    e.sha256 = manifest::sha256_hex(&other);
+    assert!(matches!(
+        Shard::parse(other, &e, dim),
+        Err(KbError::CountMismatch { .. })
+    ));
+    // Metadata with one entity too few.
+    let meta_entry = m.metadata_for(&entry).unwrap().clone();
+    let text = String::from_utf8(files[&meta_entry.path].clone()).unwrap();
+    let short: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut me = meta_entry.clone();
+    me.bytes = short.len() as u64;
+    me.sha256 = manifest::sha256_hex(short.as_bytes());
+    assert!(matches!(
+        MetaShard::parse(short.as_bytes(), &me),
+        Err(KbError::CountMismatch { .. })
+    ));
+}
+
+#[test]
+fn refuses_metadata_missing_an_id() {
+    let (mut files, v, dim) = small_bundle();
+    let mut m = manifest_of(&files);
+    let e = m
+        .files
+        .iter_mut()
+        .find(|f| f.role == manifest::ROLE_METADATA)
+        .unwrap();
+    let text = String::from_utf8(files[&e.path].clone()).unwrap();
+    let bad = text.replacen("{\"id\":\"Q0\",", "{", 1);
+    assert_ne!(bad, text);
+    e.bytes = bad.len() as u64;
+    e.sha256 = manifest::sha256_hex(bad.as_bytes());
+    files.insert(e.path.clone(), bad.into_bytes());
+    set_manifest(&mut files, &m);
+    let err = load_and_search(&files, &v[..dim], 3).unwrap_err();
+    assert!(
+        matches!(&err, KbError::BadMetadata { line: 1, reason, .. } if reason.contains("no id")),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_paths_outside_the_bundle() {
+    let (files, _, _) = small_bundle();
+    for evil in [
+        "../secret",
+        "/etc/passwd",
+        "kb/../../x",
+        "kb\\..\\x",
+        "C:/x",
+        "..",
+    ] {
+        let mut m = manifest_of(&files);
+        m.files.last_mut().unwrap().path = evil.into();
+        let err = Manifest::parse(&serde_json::to_vec(&m).unwrap()).unwrap_err();
+        assert!(matches!(err, KbError::UnsafePath { .. }), "{evil}: {err}");
+    }
+    // A reader handed a crafted entry directly refuses it too, before touching the file system.
+    let dir = TempDir::new("traversal");
+    let (m, _) = write_bundle(&dir, 10, 8, options(1 << 20));
+    let r = BundleReader::open(&dir.0).unwrap();
+    let mut e = m.files[0].clone();
+    e.path = "../../etc/passwd".into();
+    assert!(matches!(
+        r.read_verified(&e),
+        Err(KbError::UnsafePath { .. })
+    ));
+}
+
+#[test]
+fn refuses_inconsistent_manifests() {
+    let (files, _, _) = small_bundle();
+    let base = manifest_of(&files);
+    let mut cases: Vec<(&str, Manifest)> = Vec::new();
+    let mut m = base.clone();
+    m.files.swap(0, 2);
+    cases.push(("shards out of order", m));
+    let mut m = base.clone();
+    let dup = m.files[0].clone();
+    m.files.push(dup);
+    cases.push(("duplicate path", m));
+    let mut m = base.clone();
+    m.files[0].sha256 = "ABC".into();
+    cases.push(("bad digest", m));
+    let mut m = base.clone();
+    m.quantization.scheme = "pq-64".into();
+    cases.push(("quantisation", m));
+    let mut m = base.clone();
+    m.dim = 0;
+    cases.push(("dim 0", m));
+    let mut m = base.clone();
+    m.quantization.dim_scale[3] *= 1.01;
+    cases.push(("dim_scale changed without its digest", m));
+    let mut m = base.clone();
+    m.quantization.offset[0] += 0.001;
+    cases.push(("offset changed without its digest", m));
+    let mut m = base.clone();
+    m.quantization = Quantization::identity(base.dim + 1);
+    cases.push(("quantization of another dimension", m));
+    let mut m = base.clone();
+    m.files
+        .retain(|f| f.role != manifest::ROLE_METADATA || f.first != Some(0));
+    cases.push(("missing metadata", m));
+    let mut m = base.clone();
+    m.files[0].partition = Some(0);
+    cases.push(("partition without partitions", m));
+    for (what, m) in cases {
+        assert!(
+            Manifest::parse(&serde_json::to_vec(&m).unwrap()).is_err(),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn refuses_the_same_shard_twice_and_bad_scales() {
+    let (files, v, dim) = small_bundle();
+    let m = manifest_of(&files);
+    let e = m.shards().next().unwrap();
+    let s = Shard::parse(files[&e.path].clone(), e, dim).unwrap();
+    let mut searcher = Searcher::new(Query::new(&v[..dim], &m.quantization).unwrap(), 5);
+    searcher.add_shard(&s).unwrap();
+    assert!(matches!(
+        searcher.add_shard(&s),
+        Err(KbError::ShardRejected(_))
+    ));
+    // A NaN scale would silently wreck the ranking: refused at parse time.
+    let mut bad = files[&e.path].clone();
+    bad[shard::HEADER_LEN..shard::HEADER_LEN + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert!(matches!(
+        Shard::decode(bad, dim),
+        Err(KbError::MalformedShard { .. })
+    ));
+    assert!(Query::new(&[f32::NAN; 4], &Quantization::identity(4)).is_err());
+    assert!(Query::new(&[1.0; 4], &Quantization::identity(5)).is_err());
+}
+
+#[test]
+fn partitioned_bundle_full_probe_equals_exhaustive() {
+    let dir = TempDir::new("partitioned");
+    let (n, dim, k) = (2000, 32, 8);
+    let mut opts = options(shard::shard_len(dim, 100));
+    opts.partitions = Some(KMeansOptions::new(k));
+    let (m, v) = write_bundle(&dir, n, dim, opts);
+    let parts = m.partitions.clone().unwrap();
+    assert_eq!(parts.count, k as u32);
+    let r = BundleReader::open(&dir.0).unwrap();
+    let centroids = r.load_centroids().unwrap().unwrap();
+    let all = r.load_shards().unwrap();
+    // Entities were renumbered by partition; find one by id to query with its own vector.
+    let qi = 1234;
+    let q = &v[qi * dim..(qi + 1) * dim];
+    let q = &Query::new(q, &m.quantization).unwrap();
+    let exhaustive = search::search(q, &all, 10).unwrap();
+    assert_eq!(r.entity(exhaustive[0].index).unwrap().id, format!("Q{qi}"));
+
+    let probed = partition::probe(&centroids, q, k).unwrap();
+    assert_eq!(probed.len(), k);
+    let mut s = Searcher::new(q.clone(), 10);
+    for p in &probed {
+        for sh in r.load_partition(*p).unwrap() {
+            s.add_shard(&sh).unwrap();
+        }
+    }
+    assert_eq!(s.hits(), exhaustive);
+    // nprobe = 1 scans only the nearest partition, which holds the query's own entity.
+    let p1 = partition::probe(&centroids, q, 1).unwrap();
+    let shards = r.load_partition(p1[0]).unwrap();
+    let hits = search::search(q, &shards, 1).unwrap();
+    assert_eq!(hits[0].index, exhaustive[0].index);
+}
+
+#[test]
+fn recall_measurement_is_sane() {
+    let (n, dim) = (3000, 32);
+    let v = unit_vectors(11, n, dim);
+    let q: Vec<f32> = v[..20 * dim].to_vec();
+    let pts =
+        partition::measure_recall(&v, dim, &q, 10, &KMeansOptions::new(16), &[1, 4, 16]).unwrap();
+    assert_eq!(pts.len(), 3);
+    assert!(pts[0].scanned_fraction < pts[1].scanned_fraction);
+    assert!(
+        (pts[2].recall_at_k - 1.0).abs() < 1e-12,
+        "all partitions = exhaustive"
+    );
+    assert!((pts[2].scanned_fraction - 1.0).abs() < 1e-12);
+    assert!(
+        pts[0].top1_agreement > 0.99,
+        "queries are entities: nearest partition holds them"
+    );
+}
+
+#[test]
+fn kmeans_is_deterministic_and_unit_norm() {
+    let v = unit_vectors(5, 500, 8);
+    let a = partition::kmeans(&v, 8, &KMeansOptions::new(7)).unwrap();
+    let b = partition::kmeans(&v, 8, &KMeansOptions::new(7)).unwrap();
+    assert_eq!(a, b);
+    for c in a.chunks_exact(8) {
+        let norm: f32 = c.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+    assert!(partition::kmeans(&v, 8, &KMeansOptions::new(501)).is_err());
+}
+
+/// Strategy: `n` unit vectors of dimension `dim`, from a seed (cheap to shrink).
+fn vectors_strategy() -> impl Strategy<Value = (u64, usize, usize)> {
+    (
+        any::<u64>(),
+        2usize..40,
+        prop::sample::select(vec![8usize, 16, 33, 64, 256]),
+    )
+}
+
+proptest! {
+    // No regression files: they would land outside src/kb; failures print their minimal input.
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+
+    /// On well-separated data — the f32 top-1 beats the runner-up by more than the int8 error can
+    /// move two scores — the int8 search returns the same top-1 as exact f32 search.
+    #[test]
+    fn quantised_top1_equals_exact_on_separated_data(
+        (seed, n, dim) in vectors_strategy(),
+        pick in any::<prop::sample::Index>(),
+        noise in 0.0f32..0.3,
+    ) {
+        let v = unit_vectors(seed, n, dim);
+        let target = pick.index(n);
+        let mut rng = SplitMix64::new(seed ^ 1);
+        let mut q: Vec<f32> = v[target * dim..(target + 1) * dim]
+            .iter()
+            .map(|x| x + noise * rng.normal() as f32 / (dim as f32).sqrt())
+            .collect();
+        quantize::normalize(&mut q);
+        let exact = search::exact_f32(&q, &v, 2).unwrap();
+        // Worst-case score error of a row: ‖q‖·‖e‖ ≤ √dim · scale/2 (round-to-nearest), plus the
+        // query's int16 rounding (≤ √dim · max|q|/2/32767 times ‖row‖ ≈ 1).
+        let quant = Quantization::identity(dim);
+        let (scales, rows) = quant.encode_rows(&v);
+        let row_err = scales.iter().fold(0f32, |m, s| m.max(*s)) * 0.5 * (dim as f32).sqrt();
+        let q_err = (dim as f32).sqrt() * 0.5 / 32767.0;
+        let margin = exact[0].score - exact[1].score;
+        prop_assume!(margin > 2.0 * (row_err + q_err) + 1e-4);
+        let s = Shard::decode(shard::encode(dim, 0, None, &scales, &rows).unwrap(), dim).unwrap();
+        let got = search::search(&Query::new(&q, &quant).unwrap(), [&s], 1).unwrap();
+        prop_assert_eq!(got[0].index, exact[0].index);
+    }
+
+    /// Any single-byte change, truncation or extension of any file of a bundle (the manifest
+    /// included) is refused or leaves the ranking exactly as it was — never a different ranking.
+    /// k = all entities, so every metadata file is read and verified too.
+    #[test]
+    fn corrupted_bundles_are_refused(
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        mutation in 0u8..4,
+        value in any::<u8>(),
+    ) {
+        thread_local! {
+            static BUNDLE: (HashMap<String, Vec<u8>>, Vec<f32>, usize) = small_bundle();
+        }
+        BUNDLE.with(|(files, v, dim)| {
+            let q = &v[7 * dim..8 * dim];
+            let want = load_and_search(files, q, 120).unwrap();
+            let mut paths: Vec<&String> = files.keys().collect();
+            paths.sort();
+            let path = paths[which.index(paths.len())].clone();
+            let mut f = files.clone();
+            let bytes = f.get_mut(&path).unwrap();
+            let i = at.index(bytes.len());
+            let changed = match mutation {
+                0 => { let old = bytes[i]; bytes[i] = value; old != value }
+                1 => { bytes.truncate(i); true }
+                2 => { bytes.push(value); true }
+                _ => { bytes[i] ^= 1 << (value % 8); true }
+            };
+            match load_and_search(&f, q, 120) {
+                Err(_) => {}
+                Ok(got) => {
+                    // Only harmless edits of the manifest's JSON (whitespace, a field's order) can
+                    // be accepted, and then the ranking must be unchanged.
+                    prop_assert!(!changed || path == manifest::MANIFEST_NAME,
+                        "corrupted {} accepted", path);
+                    prop_assert_eq!(got, want);
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
+
+/// Synthetic data sets for the studies: (name, entity vectors, queries), all unit vectors.
+fn study_data(n: usize, nq: usize, dim: usize) -> Vec<(&'static str, Vec<f32>, Vec<f32>)> {
+    let mut rng = SplitMix64::new(2024);
+    let mut gauss = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.normal() as f32).collect() };
+    let normalise_rows = |mut v: Vec<f32>| {
+        v.chunks_exact_mut(dim).for_each(quantize::normalize);
+        v
+    };
+    // Queries: an entity's vector plus noise of a random strength (relative norm 0..3), so some
+    // are near-duplicates and some barely closer to their entity than to the crowd.
+    let perturbed = |base: &[f32], noise: Vec<f32>, rng: &mut SplitMix64| {
+        let mut q = Vec::with_capacity(nq * dim);
+        for (i, z) in noise.chunks_exact(dim).enumerate() {
+            let e = (i * 7919) % n;
+            let rho = 3.0 * rng.next_f64() as f32 / (dim as f32).sqrt();
+            q.extend(
+                base[e * dim..(e + 1) * dim]
+                    .iter()
+                    .zip(z)
+                    .map(|(x, z)| x + rho * z),
+            );
+        }
+        normalise_rows(q)
+    };
+    let mut out = Vec::new();
+
+    let iso = normalise_rows(gauss(n * dim));
+    let noise = gauss(nq * dim);
+    let mut r2 = SplitMix64::new(1);
+    let q = perturbed(&iso, noise, &mut r2);
+    out.push(("isotropic, entity+noise queries", iso.clone(), q));
+    out.push((
+        "isotropic, random queries",
+        iso,
+        normalise_rows(gauss(nq * dim)),
+    ));
+
+    // Clustered: 1,000 centres, entities spread around them (many close competitors).
+    let centres = normalise_rows(gauss(1000 * dim));
+    let spread = gauss(n * dim);
+    let mut clustered = Vec::with_capacity(n * dim);
+    for (i, z) in spread.chunks_exact(dim).enumerate() {
+        let c = &centres[(i % 1000) * dim..(i % 1000 + 1) * dim];
+        clustered.extend(c.iter().zip(z).map(|(c, z)| c + 0.08 * z));
+    }
+    let clustered = normalise_rows(clustered);
+    let noise = gauss(nq * dim);
+    let q = perturbed(&clustered, noise, &mut r2);
+    out.push(("clustered (1,000 centres)", clustered, q));
+
+    // Anisotropic: power-law spectrum plus four outlier dimensions with a large common offset,
+    // as seen in transformer sentence embeddings.
+    let raw = gauss(n * dim);
+    let shape = |v: &[f32]| -> Vec<f32> {
+        v.chunks_exact(dim)
+            .flat_map(|row| {
+                row.iter().enumerate().map(|(d, x)| {
+                    let s = 1.0 / (1.0 + d as f32 / 8.0).sqrt();
+                    if d % 64 == 5 { 4.0 + 0.5 * x } else { s * x }
+                })
+            })
+            .collect()
+    };
+    let aniso = normalise_rows(shape(&raw));
+    let noise = gauss(nq * dim);
+    let q = perturbed(&aniso, noise, &mut r2);
+    out.push(("anisotropic + outlier dims", aniso, q));
+    out
+}
+
+/// Top-1 agreement and recall@10 against `exact` (in %), and the largest exact-score gap between
+/// the exact top-1 and the top-1 returned instead, over the queries where they differ: a swap
+/// between entities whose true scores differ by less than that is a near-tie.
+fn agreement(
+    exact: &[Vec<Hit>],
+    got: &[Vec<Hit>],
+    exact_score: impl Fn(usize, u64) -> f32,
+) -> (f64, f64, f32) {
+    let mut top1 = 0usize;
+    let mut recall = 0f64;
+    let mut worst_gap = 0f32;
+    for (qi, (e, g)) in exact.iter().zip(got).enumerate() {
+        if e[0].index == g[0].index {
+            top1 += 1;
+        } else {
+            worst_gap = worst_gap.max(e[0].score - exact_score(qi, g[0].index));
+        }
+        recall += g
+            .iter()
+            .filter(|h| e.iter().any(|x| x.index == h.index))
+            .count() as f64
+            / e.len() as f64;
+    }
+    (
+        100.0 * top1 as f64 / exact.len() as f64,
+        100.0 * recall / exact.len() as f64,
+        worst_gap,
+    )
+}
+
+/// Quantisation study behind `docs/results/kb-quantization.md` (release mode, a few minutes):
+/// `cargo test --release -- --ignored --nocapture quantization_study`.
+#[test]
+#[ignore]
+fn quantization_study() {
+    let (n, nq, dim, k) = (120_000, 1_000, 256, 10);
+    println!("N = {n}, dim = {dim}, {nq} queries, k = {k}; agreement with exact f32 search\n");
+    println!("| data | scheme | top-1 agreement % | recall@10 % | worst f32 gap of a top-1 swap |");
+    println!("|---|---|---|---|---|");
+    let only = std::env::var("KB_STUDY_ONLY").unwrap_or_default();
+    for (name, v, queries) in study_data(n, nq, dim) {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
+        let exact: Vec<Vec<Hit>> = queries
+            .chunks_exact(dim)
+            .map(|q| search::exact_f32(q, &v, k).unwrap())
+            .collect();
+        let scan = |matrix: &[f32], query: &dyn Fn(&[f32]) -> Vec<f32>| -> Vec<Vec<Hit>> {
+            queries
+                .chunks_exact(dim)
+                .map(|q| search::exact_f32(&query(q), matrix, k).unwrap())
+                .collect()
+        };
+        let deq = |scales: &[f32], rows: &[i8]| -> Vec<f32> {
+            let mut m = vec![0f32; rows.len()];
+            for ((o, r), s) in m
+                .chunks_exact_mut(dim)
+                .zip(rows.chunks_exact(dim))
+                .zip(scales)
+            {
+                quantize::dequantize_row(r, *s, o);
+            }
+            m
+        };
+        let (scales, rows) = Quantization::identity(dim).encode_rows(&v);
+        let per_vector = deq(&scales, &rows);
+        // A: plain per-vector int8 through the real search (int16 query, exact i32 sums).
+        let plain = {
+            let quant = Quantization::identity(dim);
+            let shard =
+                Shard::decode(shard::encode(dim, 0, None, &scales, &rows).unwrap(), dim).unwrap();
+            queries
+                .chunks_exact(dim)
+                .map(|q| search::search(&Query::new(q, &quant).unwrap(), [&shard], k).unwrap())
+                .collect::<Vec<_>>()
+        };
+        // S: the shipped scheme through the real search: calibrated on the first
+        // CALIBRATION_ROWS entities as the writer does (centred, per-dimension max, per-vector).
+        let shipped = {
+            let calib = quantize::CALIBRATION_ROWS.min(n) * dim;
+            let quant = Quantization::calibrate(&v[..calib], dim);
+            let (scales, rows) = quant.encode_rows(&v);
+            let shard =
+                Shard::decode(shard::encode(dim, 0, None, &scales, &rows).unwrap(), dim).unwrap();
+            queries
+                .chunks_exact(dim)
+                .map(|q| search::search(&Query::new(q, &quant).unwrap(), [&shard], k).unwrap())
+                .collect::<Vec<_>>()
+        };
+        // B: same rows, f32 query (no query rounding at all).
+        let f32_query = scan(&per_vector, &|q| q.to_vec());
+        // C: same rows, int8 query.
+        let int8_query = scan(&per_vector, &|q| {
+            let mut qi = vec![0i8; dim];
+            let s = quantize::quantize_row(q, &mut qi);
+            let mut out = vec![0f32; dim];
+            quantize::dequantize_row(&qi, s, &mut out);
+            out
+        });
+        // D: per-vector scale with MSE-optimal clipping (scale = α·max/127, α searched).
+        let mut clipped = vec![0f32; v.len()];
+        for (x, o) in v.chunks_exact(dim).zip(clipped.chunks_exact_mut(dim)) {
+            let max = x.iter().fold(0f32, |m, a| m.max(a.abs()));
+            let mut best = (f32::INFINITY, vec![0f32; dim]);
+            for step in 0..=10 {
+                let s = (1.0 - 0.04 * step as f32) * max / 127.0;
+                let d: Vec<f32> = x
+                    .iter()
+                    .map(|a| (a / s).round().clamp(-127.0, 127.0) * s)
+                    .collect();
+                let err: f32 = d.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+                if err < best.0 {
+                    best = (err, d);
+                }
+            }
+            o.copy_from_slice(&best.1);
+        }
+        let clip = scan(&clipped, &|q| q.to_vec());
+        // E: per-dimension scales (max over the KB of each dimension), no per-vector scale.
+        let mut dim_max = vec![0f32; dim];
+        for x in v.chunks_exact(dim) {
+            for (m, a) in dim_max.iter_mut().zip(x) {
+                *m = m.max(a.abs());
+            }
+        }
+        let per_dim: Vec<f32> = v
+            .chunks_exact(dim)
+            .flat_map(|x| {
+                x.iter().zip(&dim_max).map(|(a, m)| {
+                    let s = m / 127.0;
+                    (a / s).round().clamp(-127.0, 127.0) * s
+                })
+            })
+            .collect();
+        let pd = scan(&per_dim, &|q| q.to_vec());
+        // F, G: per-dimension factor σ_d (RMS or max of the dimension over the KB) times a
+        // per-vector scale: y = x/σ is quantised per vector, x ≈ σ · s · q. Search cost is the
+        // same as per-vector (σ folds into the query).
+        let mut rms = vec![0f64; dim];
+        for x in v.chunks_exact(dim) {
+            for (m, a) in rms.iter_mut().zip(x) {
+                *m += (*a as f64) * (*a as f64);
+            }
+        }
+        let rms: Vec<f32> = rms.iter().map(|m| (m / n as f64).sqrt() as f32).collect();
+        // H: centred first (x = μ + r; q·μ is the same for every entity, so only r is quantised),
+        // then per-dimension max of |r| times a per-vector scale.
+        let dim_scaled = |mu: &[f32], sigma: &[f32]| -> Vec<f32> {
+            let mut out = vec![0f32; v.len()];
+            let mut y = vec![0f32; dim];
+            let mut qi = vec![0i8; dim];
+            for (x, o) in v.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
+                for (((y, a), s), m) in y.iter_mut().zip(x).zip(sigma).zip(mu) {
+                    *y = (a - m) / s;
+                }
+                let s = quantize::quantize_row(&y, &mut qi);
+                for (((o, q), sd), m) in o.iter_mut().zip(&qi).zip(sigma).zip(mu) {
+                    *o = m + *q as f32 * s * sd;
+                }
+            }
+            out
+        };
+        let zero = vec![0f32; dim];
+        let ds_rms = scan(&dim_scaled(&zero, &rms), &|q| q.to_vec());
+        let ds_max = scan(&dim_scaled(&zero, &dim_max), &|q| q.to_vec());
+        let mut mu = vec![0f64; dim];
+        for x in v.chunks_exact(dim) {
+            for (m, a) in mu.iter_mut().zip(x) {
+                *m += *a as f64 / n as f64;
+            }
+        }
+        let mu: Vec<f32> = mu.iter().map(|m| *m as f32).collect();
+        let mut centred_max = vec![0f32; dim];
+        for x in v.chunks_exact(dim) {
+            for ((c, a), m) in centred_max.iter_mut().zip(x).zip(&mu) {
+                *c = c.max((a - m).abs());
+            }
+        }
+        let centred = scan(&dim_scaled(&mu, &centred_max), &|q| q.to_vec());
+
+        for (scheme, got) in [
+            ("per-vector, int16 query", &plain),
+            ("per-vector, f32 query", &f32_query),
+            ("per-vector, int8 query", &int8_query),
+            ("per-vector, MSE-clipped scale", &clip),
+            ("per-dimension scales", &pd),
+            ("per-dim RMS × per-vector", &ds_rms),
+            ("per-dim max × per-vector", &ds_max),
+            ("centred, per-dim max × per-vector", &centred),
+            (
+                "shipped: centred, per-dim max × per-vector, int16 query",
+                &shipped,
+            ),
+        ] {
+            let (t1, r10, gap) = agreement(&exact, got, |qi, i| {
+                let (q, i) = (&queries[qi * dim..(qi + 1) * dim], i as usize);
+                q.iter()
+                    .zip(&v[i * dim..(i + 1) * dim])
+                    .map(|(a, b)| a * b)
+                    .sum()
+            });
+            println!("| {name} | {scheme} | {t1:.1} | {r10:.2} | {gap:.4} |");
+        }
+    }
+}
+
+/// Partition recall study behind `docs/results/kb-partition.md` (release mode, minutes):
+/// `cargo test --release -- --ignored --nocapture partition_study`.
+#[test]
+#[ignore]
+fn partition_study() {
+    let (n, nq, dim) = (200_000, 200, 256);
+    let k = 447; // ≈ √N partitions
+    println!("N = {n}, dim = {dim}, {k} partitions, {nq} queries, recall@10 vs exhaustive int8\n");
+    println!("| data | nprobe | scanned % | recall@10 % | top-1 agreement % |");
+    println!("|---|---|---|---|---|");
+    for (name, v, queries) in study_data(n, nq, dim) {
+        if name.contains("random queries") {
+            continue;
+        }
+        let t = std::time::Instant::now();
+        let pts = partition::measure_recall(
+            &v,
+            dim,
+            &queries,
+            10,
+            &KMeansOptions::new(k),
+            &[1, 2, 4, 8, 16, 32, 64],
+        )
+        .unwrap();
+        for p in pts {
+            println!(
+                "| {name} | {} | {:.1} | {:.1} | {:.1} |",
+                p.nprobe,
+                100.0 * p.scanned_fraction,
+                100.0 * p.recall_at_k,
+                100.0 * p.top1_agreement
+            );
+        }
+        eprintln!("{name}: {:.0} s", t.elapsed().as_secs_f64());
+    }
+}
