@@ -1,0 +1,164 @@
+//! The dual encoder of the paper: an image tower and a text tower, each followed by a linear
+//! projection into one shared space of `dim` dimensions where vectors are L2-normalised and compared
+//! by dot product at a learnable temperature τ.
+//!
+//! The towers are the pretrained networks of [`crate::towers`]; [`Heads`] holds what training always
+//! learns (the projections and τ). An image tower can also be fine-tuned, in part or in full.
+
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::photo::Photo;
+use crate::towers::efficientnet::{self, EfficientNetLite0};
+use crate::towers::facenet::{self, FaceNet};
+use crate::towers::minilm::{self, l2_normalize};
+
+/// Which pretrained network sees the photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum ImageTowerKind {
+    /// face-api.js's face recognition net on face crops (persons).
+    Facenet,
+    /// EfficientNet-Lite0 on whole images or boxes (anything else).
+    EfficientnetLite0,
+}
+
+impl ImageTowerKind {
+    /// Length of the tower's feature vector.
+    pub fn feature_dim(self) -> usize {
+        match self {
+            ImageTowerKind::Facenet => facenet::DESCRIPTOR_DIM,
+            ImageTowerKind::EfficientnetLite0 => efficientnet::FEATURE_DIM,
+        }
+    }
+
+    /// Side of the square input.
+    pub fn input_size(self) -> usize {
+        match self {
+            ImageTowerKind::Facenet => facenet::INPUT_SIZE,
+            ImageTowerKind::EfficientnetLite0 => efficientnet::INPUT_SIZE,
+        }
+    }
+
+    /// A photo (or crop) → the tower's input `[3, side, side]`.
+    pub fn preprocess(self, photo: &Photo) -> Vec<f32> {
+        match self {
+            ImageTowerKind::Facenet => FaceNet::preprocess(photo),
+            ImageTowerKind::EfficientnetLite0 => EfficientNetLite0::preprocess(photo),
+        }
+    }
+
+    /// The tower's name, as in `models/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageTowerKind::Facenet => "facenet",
+            ImageTowerKind::EfficientnetLite0 => "efficientnet_lite0",
+        }
+    }
+}
+
+/// Shape of the shared space.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeadsConfig {
+    /// The image tower the image projection reads.
+    pub image_tower: ImageTowerKind,
+    /// Dimension of the shared space.
+    pub dim: usize,
+    /// Initial temperature τ.
+    pub temperature: f64,
+}
+
+impl HeadsConfig {
+    /// The paper's defaults: 256 dimensions, τ = 0.07.
+    pub fn new(image_tower: ImageTowerKind) -> Self {
+        Self {
+            image_tower,
+            dim: 256,
+            temperature: 0.07,
+        }
+    }
+
+    /// Randomly initialised heads (seed the device first for reproducibility).
+    pub fn init(&self, device: &Device) -> Heads {
+        let scale = (1.0 / self.temperature).ln() as f32;
+        Heads {
+            image: LinearConfig::new(self.image_tower.feature_dim(), self.dim).init(device),
+            text: LinearConfig::new(minilm::HIDDEN, self.dim).init(device),
+            log_scale: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![scale], [1]),
+                device,
+            )),
+        }
+    }
+}
+
+/// The learned part of the dual encoder on top of the towers.
+#[derive(Module, Debug)]
+pub struct Heads {
+    /// Image features → shared space.
+    pub image: Linear,
+    /// Text features (MiniLM sentence vectors) → shared space.
+    pub text: Linear,
+    /// ln(1/τ).
+    pub log_scale: Param<Tensor<1>>,
+}
+
+/// Largest allowed 1/τ (CLIP's clamp): keeps logits from exploding.
+pub const MAX_SCALE: f64 = 100.0;
+
+impl Heads {
+    /// Image features `[n, feature_dim]` → unit vectors `[n, dim]`.
+    pub fn embed_images(&self, features: Tensor<2>) -> Tensor<2> {
+        l2_normalize(self.image.forward(features))
+    }
+
+    /// Text features `[n, 384]` → unit vectors `[n, dim]`.
+    pub fn embed_texts(&self, features: Tensor<2>) -> Tensor<2> {
+        l2_normalize(self.text.forward(features))
+    }
+
+    /// 1/τ, clamped to `[1, MAX_SCALE]`.
+    pub fn scale(&self) -> Tensor<1> {
+        self.log_scale.val().exp().clamp(1.0, MAX_SCALE)
+    }
+}
+
+/// An image tower as a module, so that it can be fine-tuned with the heads.
+#[derive(Module, Debug)]
+pub enum ImageTower {
+    /// Face recognition net.
+    Facenet(FaceNet),
+    /// EfficientNet-Lite0 (features only, no classifier).
+    EfficientnetLite0(EfficientNetLite0),
+}
+
+impl ImageTower {
+    /// The architecture of `kind` with uninitialised weights.
+    pub fn new(kind: ImageTowerKind, device: &Device) -> Self {
+        match kind {
+            ImageTowerKind::Facenet => ImageTower::Facenet(FaceNet::new(device)),
+            ImageTowerKind::EfficientnetLite0 => {
+                ImageTower::EfficientnetLite0(EfficientNetLite0::new(false, device))
+            }
+        }
+    }
+
+    /// Which tower this is.
+    pub fn kind(&self) -> ImageTowerKind {
+        match self {
+            ImageTower::Facenet(_) => ImageTowerKind::Facenet,
+            ImageTower::EfficientnetLite0(_) => ImageTowerKind::EfficientnetLite0,
+        }
+    }
+
+    /// Preprocessed images `[n, 3, side, side]` → features `[n, feature_dim]`.
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            ImageTower::Facenet(net) => net.forward(images),
+            ImageTower::EfficientnetLite0(net) => net.features(images),
+        }
+    }
+}
