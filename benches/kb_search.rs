@@ -15,9 +15,9 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use photolink::kb::quantize::{self, CALIBRATION_ROWS, Quantization};
-use photolink::kb::rng::SplitMix64;
 use photolink::kb::shard::{self, Shard};
 use photolink::kb::{Kernel, Query, Searcher, exact_f32};
+use photolink::rng::SplitMix64;
 
 const DIM: usize = 256;
 const K: usize = 10;

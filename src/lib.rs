@@ -10,9 +10,11 @@
 
 pub mod backend;
 pub mod kb;
+pub mod linker;
 pub mod loss;
 pub mod model;
 pub mod photo;
+pub mod rng;
 pub mod towers;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -20,9 +22,15 @@ pub mod assets;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod export;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod registry;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod serve;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod site;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -107,6 +107,14 @@ impl MemoryBank {
         self.vectors.is_empty()
     }
 
+    /// The stored vectors, row-major `[len, dim]`, in the order candidates index them.
+    pub fn flat(&self) -> Vec<f32> {
+        self.vectors
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect()
+    }
+
     fn iter(&self) -> impl Iterator<Item = (usize, &[f32])> {
         self.vectors.iter().map(|(e, v)| (*e, v.as_slice()))
     }

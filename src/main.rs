@@ -19,7 +19,10 @@ mod cli {
     use clap::{Parser, Subcommand};
     use photolink::assets;
     use photolink::backend::Compute;
+    use photolink::data;
+    use photolink::model::ImageTowerKind;
     use photolink::serve::StaticServer;
+    use photolink::train::{self, LossSet, TrainConfig};
 
     /// Link a photo to the entity of a text knowledge base that it shows.
     #[derive(Parser)]
@@ -36,11 +39,107 @@ mod cli {
             #[command(subcommand)]
             action: AssetsAction,
         },
+        /// Benchmarks built from registry packages, in the generic kb.jsonl + mentions.jsonl format.
+        Data {
+            #[command(subcommand)]
+            action: DataAction,
+        },
+        /// Train the dual encoder's heads with the three contrastive losses.
+        Train {
+            #[command(flatten)]
+            options: TrainOptions,
+            /// The run folder (config, checkpoint, metrics.jsonl, plot.png, heads.bpk).
+            #[arg(long)]
+            out: PathBuf,
+            /// Continue the run in --out from its last finished epoch.
+            #[arg(long)]
+            resume: bool,
+        },
+        /// Rank every KB entity for each test mention of a finished run and report the metrics.
+        Eval {
+            /// The run folder.
+            #[arg(long)]
+            run: PathBuf,
+            /// Also write the report as JSON here.
+            #[arg(long)]
+            json: Option<PathBuf>,
+        },
+        /// Train and evaluate InfoNCE, +self, +hard and all three with one seed and budget.
+        Ablate {
+            #[command(flatten)]
+            options: TrainOptions,
+            /// Folder of the four runs.
+            #[arg(long)]
+            out: PathBuf,
+            /// The markdown table (default docs/results/<benchmark>-ablation.md).
+            #[arg(long)]
+            results: Option<PathBuf>,
+        },
+        /// Write a trained run as a static bundle: int8 KB shards, metadata, image-side weights.
+        Export {
+            /// The trained run folder.
+            #[arg(long)]
+            run: PathBuf,
+            /// The knowledge base to encode.
+            #[arg(long)]
+            kb: PathBuf,
+            /// The bundle folder to write.
+            #[arg(long)]
+            out: PathBuf,
+            /// What the page calls this bundle (default: the folder name).
+            #[arg(long)]
+            title: Option<String>,
+            /// Largest shard, in bytes.
+            #[arg(long, default_value_t = 16_000_000)]
+            max_shard_bytes: u64,
+        },
+        /// Link a photo with a bundle, as the page does: every face (person bundles), the whole photo,
+        /// or a box.
+        Link {
+            /// The bundle folder.
+            #[arg(long)]
+            bundle: PathBuf,
+            /// The photo (JPEG, PNG or WebP).
+            photo: PathBuf,
+            /// Link only this region: x1,y1,x2,y2 in pixels.
+            #[arg(long = "box", value_parser = parse_box)]
+            bbox: Option<photolink::photo::BoundingBox>,
+            /// Entities per subject.
+            #[arg(short, default_value_t = 5)]
+            k: usize,
+            /// Print JSON instead of a table.
+            #[arg(long)]
+            json: bool,
+            /// Use the CPU backend even when a GPU is available.
+            #[arg(long)]
+            cpu: bool,
+            /// Use the half-precision weights (as the page does).
+            #[arg(long)]
+            f16: bool,
+            /// Print each subject's vector in the shared space (JSON) instead of its matches.
+            #[arg(long)]
+            vectors: bool,
+        },
         /// Show which compute backend photolink uses on this machine, and check that it computes.
         Backend {
             /// Use the CPU backend even when a GPU is available.
             #[arg(long)]
             cpu: bool,
+        },
+        /// Assemble a deployable static site: the page, `pkg/` and bundles (copy it to any host).
+        Site {
+            /// The site folder to write (replaced).
+            #[arg(long)]
+            out: PathBuf,
+            /// A bundle folder to publish (repeatable); the first is the default.
+            #[arg(long = "bundle")]
+            bundles: Vec<PathBuf>,
+            /// The page's sources.
+            #[arg(long, default_value = "www")]
+            www: PathBuf,
+            /// The wasm package (tools/build-web.sh).
+            #[arg(long, default_value = "pkg")]
+            pkg: PathBuf,
         },
         /// Serve a site folder (the page, `pkg/`, bundles) on 127.0.0.1 and print its URL.
         Serve {
@@ -72,6 +171,96 @@ mod cli {
         },
     }
 
+    #[derive(Subcommand)]
+    enum DataAction {
+        /// Build a benchmark (persons, emoji) into <out>/<name>/.
+        Prepare {
+            /// Which benchmark.
+            name: String,
+            /// Parent folder of the benchmark folders.
+            #[arg(long, default_value = "data")]
+            out: PathBuf,
+        },
+    }
+
+    /// Options shared by `train` and `ablate`.
+    #[derive(clap::Args)]
+    struct TrainOptions {
+        /// Benchmark folder (kb.jsonl, mentions.jsonl, images/).
+        #[arg(long)]
+        data: PathBuf,
+        /// Converted towers.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Image tower (facenet for faces, efficientnet-lite0 otherwise).
+        #[arg(long, value_enum)]
+        image_tower: ImageTowerKind,
+        /// Losses: any of infonce,self,hard (train only; ablate runs its four sets).
+        #[arg(long, default_value = "infonce,self,hard")]
+        losses: String,
+        /// Weight of the image self-contrastive loss.
+        #[arg(long, default_value_t = 1.0)]
+        lambda_self: f64,
+        /// Weight of the hard-negative loss.
+        #[arg(long, default_value_t = 0.5)]
+        lambda_hard: f64,
+        /// Hard negatives per text.
+        #[arg(long, default_value_t = 8)]
+        hard_k: usize,
+        /// Image vectors of earlier batches kept as extra hard negatives (0: off).
+        #[arg(long, default_value_t = 0)]
+        memory_bank: usize,
+        /// Dimension of the shared space.
+        #[arg(long, default_value_t = 256)]
+        dim: usize,
+        /// Initial temperature.
+        #[arg(long, default_value_t = 0.07)]
+        temperature: f64,
+        /// Epochs.
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        /// Entities per batch.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// AdamW learning rate.
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Augmented views cached per training photo.
+        #[arg(long, default_value_t = 8)]
+        views: usize,
+        /// gpu (wgpu; falls back to the CPU when no adapter) or cpu (burn-flex).
+        #[arg(long, default_value = "gpu")]
+        device: String,
+    }
+
+    impl TrainOptions {
+        fn config(&self) -> Result<TrainConfig> {
+            let mut c = TrainConfig::new(self.data.clone(), self.image_tower);
+            c.models = self.models.clone();
+            c.losses = LossSet::parse(&self.losses).map_err(anyhow::Error::msg)?;
+            c.lambda_self = self.lambda_self;
+            c.lambda_hard = self.lambda_hard;
+            c.hard_k = self.hard_k;
+            c.memory_bank = self.memory_bank;
+            c.dim = self.dim;
+            c.temperature = self.temperature;
+            c.epochs = self.epochs;
+            c.batch_size = self.batch_size;
+            c.learning_rate = self.lr;
+            c.seed = self.seed;
+            c.views = self.views;
+            c.cpu = match self.device.as_str() {
+                "cpu" => true,
+                "gpu" => false,
+                other => bail!("--device {other}: expected gpu or cpu"),
+            };
+            Ok(c)
+        }
+    }
+
     pub fn run() -> Result<()> {
         match Cli::parse().command {
             Command::Assets { action } => match action {
@@ -96,6 +285,169 @@ mod cli {
                 }
                 AssetsAction::Check { models, f16 } => assets_check(&models, f16),
             },
+            Command::Data { action } => match action {
+                DataAction::Prepare { name, out } => {
+                    let cache = photolink::registry::default_cache();
+                    let report =
+                        data::prepare::run(&name, &out, &cache, |line| println!("data: {line}"))?;
+                    println!("{report}");
+                    Ok(())
+                }
+            },
+            Command::Train {
+                options,
+                out,
+                resume,
+            } => {
+                let summary = train::train(&options.config()?, &out, resume)?;
+                println!("test (whole KB):\n{}", summary.test.markdown());
+                println!("run: {}", out.display());
+                Ok(())
+            }
+            Command::Eval { run, json } => {
+                let (test, dev) = train::evaluate(&run)?;
+                println!(
+                    "dev acc@1 {:.1}% ({} mentions)",
+                    100.0 * dev.acc1,
+                    dev.count
+                );
+                println!(
+                    "test (whole KB, look-alike threshold {:.4}):\n{}",
+                    test.lookalike_threshold,
+                    test.markdown()
+                );
+                if let Some(path) = json {
+                    std::fs::write(&path, serde_json::to_vec_pretty(&test)?)?;
+                }
+                Ok(())
+            }
+            Command::Ablate {
+                options,
+                out,
+                results,
+            } => {
+                let config = options.config()?;
+                let name = config
+                    .data
+                    .file_name()
+                    .map_or_else(|| "benchmark".into(), |n| n.to_string_lossy().into_owned());
+                let results = results
+                    .unwrap_or_else(|| PathBuf::from(format!("docs/results/{name}-ablation.md")));
+                let command = std::env::args().collect::<Vec<_>>().join(" ");
+                let table = train::ablate::ablate(&config, &out, &results, &command)?;
+                println!("{table}");
+                println!("written to {}", results.display());
+                Ok(())
+            }
+            Command::Export {
+                run,
+                kb,
+                out,
+                title,
+                max_shard_bytes,
+            } => {
+                let title = title.unwrap_or_else(|| {
+                    out.file_name()
+                        .map_or_else(|| "photolink".into(), |n| n.to_string_lossy().into_owned())
+                });
+                let manifest = photolink::export::export(&photolink::export::ExportOptions {
+                    run,
+                    kb,
+                    out: out.clone(),
+                    title,
+                    max_shard_bytes,
+                })?;
+                let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+                println!(
+                    "export: {} entities, dim {}, {} files, {:.1} MB in {}",
+                    manifest.count,
+                    manifest.dim,
+                    manifest.files.len() + 1,
+                    bytes as f64 / 1e6,
+                    out.display()
+                );
+                Ok(())
+            }
+            Command::Link {
+                bundle,
+                photo,
+                bbox,
+                k,
+                json,
+                cpu,
+                f16,
+                vectors,
+            } => {
+                let compute = if cpu {
+                    Compute::cpu()
+                } else {
+                    Compute::gpu_or_cpu()
+                };
+                let linker = photolink::export::open_bundle(&bundle, compute, f16)?;
+                let bytes = std::fs::read(&photo)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
+                let image =
+                    photolink::photo::decode(&bytes, &photolink::photo::DecodeLimits::default())
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
+                let options = photolink::linker::LinkOptions { k, bbox };
+                if vectors {
+                    let subjects = pollster::block_on(linker.subject_vectors(&image, options))?;
+                    let list: Vec<_> = subjects
+                        .into_iter()
+                        .map(|(b, score, v)| serde_json::json!({"box": b, "detectionScore": score, "vector": v}))
+                        .collect();
+                    println!("{}", serde_json::to_string(&list)?);
+                    return Ok(());
+                }
+                let subjects = pollster::block_on(linker.link(&image, options))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&subjects)?);
+                    return Ok(());
+                }
+                eprintln!(
+                    "link: {} on {}",
+                    linker.config().title,
+                    linker.compute().info
+                );
+                if subjects.is_empty() {
+                    println!("no face found: pass --box x1,y1,x2,y2 to link a region");
+                }
+                for (i, s) in subjects.iter().enumerate() {
+                    let b = s.bbox;
+                    println!(
+                        "subject {} at [{:.0}, {:.0}, {:.0}, {:.0}]",
+                        i + 1,
+                        b.x1,
+                        b.y1,
+                        b.x2,
+                        b.y2
+                    );
+                    for (rank, m) in s.matches.iter().enumerate() {
+                        println!(
+                            "  {}. {:.3}  {}  — {}",
+                            rank + 1,
+                            m.score,
+                            m.name,
+                            m.description
+                        );
+                    }
+                }
+                Ok(())
+            }
+            Command::Site {
+                out,
+                bundles,
+                www,
+                pkg,
+            } => {
+                photolink::site::assemble(&www, &pkg, &bundles, &out)?;
+                println!(
+                    "site: {} ({} bundle(s)); copy it to any static host",
+                    out.display(),
+                    bundles.len()
+                );
+                Ok(())
+            }
             Command::Backend { cpu } => backend(cpu),
             Command::Serve { dir, port } => {
                 let server = StaticServer::bind(&dir, port)?;
@@ -104,6 +456,19 @@ mod cli {
                 server.run();
                 Ok(())
             }
+        }
+    }
+
+    fn parse_box(text: &str) -> Result<photolink::photo::BoundingBox, String> {
+        let v: Vec<f32> = text
+            .split(',')
+            .map(|p| p.trim().parse::<f32>().map_err(|e| format!("{p:?}: {e}")))
+            .collect::<Result<_, _>>()?;
+        match v[..] {
+            [x1, y1, x2, y2] if x2 > x1 && y2 > y1 => {
+                Ok(photolink::photo::BoundingBox { x1, y1, x2, y2 })
+            }
+            _ => Err("expected x1,y1,x2,y2 with x2 > x1 and y2 > y1".into()),
         }
     }
 

@@ -1,18 +1,61 @@
 #!/usr/bin/env bash
-# The main job: sets up the machine, builds the page's wasm (pkg/) and the photolink binary, assembles
-# the static site (www/ + pkg/) and serves it on 127.0.0.1. PORT=0 picks a free port.
+# The main job, end to end on a fresh machine: set-up, pretrained towers, the persons and emoji
+# benchmarks, training (CPU here, GPU where there is one), export of both bundles, the page's wasm
+# (pkg/, wasm-opt), the static site, and a server on 127.0.0.1 that prints the URL.
+# Every step is cached: a rerun skips what is already built. PORT=0 picks a free port;
+# DEMO_BENCHMARKS="persons" builds only that bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 source tools/env.sh
+start=$SECONDS
+step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" $((SECONDS - start)); }
 
-tools/build-web.sh
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --bin photolink
+step "build the photolink binary"
+# --all-targets keeps one set of features with the test build, so burn is compiled once.
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --all-targets
 photolink="$PHOTOLINK_TARGET_NATIVE/release/photolink"
+demo="$PHOTOLINK_CACHE/demo"
+mkdir -p "$demo"
 
-site="$PHOTOLINK_CACHE/site"
-rm -rf "$site" && mkdir -p "$site"
-cp -r www/. "$site/"
-cp -r pkg "$site/pkg"
+step "pretrained towers"
+"$photolink" assets fetch
 
-exec "$photolink" serve "$site" --port "${PORT:-8080}"
+for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
+    case "$bench" in
+        persons) tower=facenet; title="Basketball players (NBA summer league)"; train_args=(--epochs 40 --views 8) ;;
+        emoji) tower=efficientnet-lite0; title="Emoji (Unicode 16)"; train_args=(--epochs 25 --views 2) ;;
+        *) echo "unknown benchmark $bench" >&2; exit 2 ;;
+    esac
+    step "benchmark $bench"
+    "$photolink" data prepare "$bench" --out "$demo/data"
+
+    run="$demo/runs/$bench"
+    if [ -f "$run/heads.bpk" ]; then
+        echo "demo: $run is trained (delete it to retrain)"
+    else
+        step "train $bench"
+        resume=(); [ -d "$run/checkpoint" ] && resume=(--resume)
+        "$photolink" train --data "$demo/data/$bench" --image-tower "$tower" "${train_args[@]}" \
+            --out "$run" "${resume[@]}"
+    fi
+
+    bundle="$demo/bundles/$bench"
+    if [ -f "$bundle/manifest.json" ] && [ "$bundle/manifest.json" -nt "$run/heads.bpk" ]; then
+        echo "demo: $bundle is exported"
+    else
+        step "export $bench"
+        "$photolink" export --run "$run" --kb "$demo/data/$bench/kb.jsonl" --out "$bundle" --title "$title"
+    fi
+done
+
+step "the page's wasm (pkg/)"
+tools/build-web.sh
+
+step "site"
+bundles=()
+for bench in ${DEMO_BENCHMARKS:-persons emoji}; do bundles+=(--bundle "$demo/bundles/$bench"); done
+"$photolink" site --out "$demo/site" "${bundles[@]}"
+
+step "serve"
+exec "$photolink" serve "$demo/site" --port "${PORT:-8080}"

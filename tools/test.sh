@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every photolink test: formatting, native unit + integration tests (CPU and wgpu on lavapipe), and
-# the wasm tests in headless Chromium on WebGPU (SwiftShader) and on the CPU backend.
+# Runs every photolink test: formatting; native unit + integration tests (CPU, wgpu on lavapipe,
+# golden agreement of the towers, training resume); the wasm tests in headless Chromium on WebGPU
+# (SwiftShader) and on the CPU backend; and the end-to-end test of the assembled page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -11,16 +12,40 @@ step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" $((SECONDS - start)); }
 step "cargo fmt --check"
 cargo fmt --check
 
+step "build (native, release, all targets)"
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --all-targets
+photolink="$PHOTOLINK_TARGET_NATIVE/release/photolink"
+
 step "pretrained towers (photolink assets fetch; cached after the first run)"
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo run --release --quiet --bin photolink -- assets fetch
+"$photolink" assets fetch
 
 step "native tests (cargo test --release)"
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo test --release
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo test --release --no-fail-fast
 
 step "browser tests (wasm32, headless Chromium: WebGPU + CPU)"
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-export CHROMEDRIVER=/usr/bin/chromedriver
-export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" cargo test --release --target wasm32-unknown-unknown
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+CHROMEDRIVER=/usr/bin/chromedriver \
+WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600} \
+    cargo test --release --target wasm32-unknown-unknown -- --nocapture
+
+step "browser control: without --enable-unsafe-webgpu the WebGPU test must fail"
+tools/webgpu-control.sh
+
+step "end-to-end: the assembled page in headless Chromium"
+tools/build-web.sh
+e2e="$PHOTOLINK_CACHE/e2e"
+mkdir -p "$e2e"
+"$photolink" data prepare persons --out "$e2e/data"
+"$photolink" export --run tests/fixtures/persons-run --kb "$e2e/data/persons/kb.jsonl" \
+    --out "$e2e/bundles/persons" --title "Basketball players"
+"$photolink" site --out "$e2e/site" --bundle "$e2e/bundles/persons"
+(cd tests/e2e && npm ci --silent --no-audit --no-fund >/dev/null)
+# The committed run links this training photo to this player (tests/fixtures/persons-run/README.md).
+PHOTOLINK_BIN="$photolink" E2E_SITE="$e2e/site" E2E_BUNDLE="$e2e/bundles/persons" \
+E2E_PHOTO="$e2e/data/persons/images/$(node -p "require('./tests/fixtures/persons-run/e2e.json').photo")" \
+E2E_EXPECTED="$(node -p "require('./tests/fixtures/persons-run/e2e.json').expected")" \
+E2E_SCREENSHOT=docs/screenshots/page-persons.png \
+    node --test --test-reporter=spec tests/e2e/
 
 step "all tests passed"

@@ -1,27 +1,227 @@
 // The page: a thin layer over pkg/photolink.js (wasm-bindgen output). Relative URLs only, so the
-// folder works from any static host and sub-path.
-import init, { initBackend } from "./pkg/photolink.js";
+// folder works from any static host and sub-path; no request ever leaves this origin.
+import init, { initBackend, Linker } from "./pkg/photolink.js";
 
-const backendLine = document.getElementById("backend");
+const $ = (id) => document.getElementById(id);
+const ui = {
+  bundle: $("bundle"), bundleInfo: $("bundle-info"), progress: $("progress"), status: $("status"),
+  backend: $("backend"), drop: $("drop"), file: $("file"), error: $("error"), result: $("result"),
+  photo: $("photo"), boxes: $("boxes"), drawing: $("drawing"), subjects: $("subjects"), stage: $("stage"),
+};
+
+let linker = null;
+let busy = false;
+// `?backend=cpu` runs on the CPU even where WebGPU exists (for comparisons and tests).
+const preferCpu = new URLSearchParams(location.search).get("backend") === "cpu";
+// For developers and tests: the live linker, from the console.
+window.photolink = { get linker() { return linker; } };
+let current = null; // { bytes, url }
+
+function showError(message) {
+  ui.error.textContent = message;
+  ui.error.hidden = !message;
+}
 
 function showBackend(info) {
-  const what = info.kind === "gpu"
-    ? `GPU via ${info.api} — ${info.adapter}`
-    : `CPU (${info.adapter})`;
-  backendLine.textContent = info.fallback_reason
-    ? `${what}. WebGPU is not available here: ${info.fallback_reason}`
-    : what;
-  backendLine.dataset.state = info.kind;
+  const what = info.kind === "gpu" ? `WebGPU — ${info.adapter || "adapter"}` : `CPU (${info.adapter})`;
+  ui.backend.textContent = info.fallback_reason
+    ? `Computing on ${what}. WebGPU is not available: ${info.fallback_reason}`
+    : `Computing on ${what}.`;
+  ui.backend.dataset.state = info.kind;
 }
+
+function megabytes(n) {
+  return (n / 1e6).toFixed(1);
+}
+
+async function loadBundle(entry) {
+  linker = null;
+  ui.bundle.disabled = true;
+  ui.progress.hidden = false;
+  ui.progress.value = 0;
+  ui.status.textContent = `Loading ${entry.title}…`;
+  try {
+    const loaded = await Linker.load(entry.path, {
+      preferCpu,
+      onProgress: (p) => {
+        ui.progress.max = Math.max(p.totalBytes, 1);
+        ui.progress.value = p.loadedBytes;
+        ui.status.textContent = `Loading ${entry.title}: ${p.phase}, ${megabytes(p.loadedBytes)} of ${megabytes(p.totalBytes)} MB` +
+          (p.entities ? `, ${p.entities} entities searchable` : "");
+      },
+    });
+    linker = loaded;
+    const info = linker.info();
+    showBackend(info.backend);
+    ui.bundleInfo.textContent = `${info.entities} entities` + (info.faces ? ", faces are found automatically" : "");
+    ui.status.textContent = `Ready: drop a photo to link it against ${info.title}.`;
+    document.body.dataset.ready = "true";
+    if (current) await link(current.bytes);
+  } catch (e) {
+    ui.status.textContent = `Could not load ${entry.title}.`;
+    showError(`${e.message || e}`);
+  } finally {
+    ui.progress.hidden = true;
+    ui.bundle.disabled = false;
+  }
+}
+
+function drawSubjects(subjects) {
+  ui.boxes.replaceChildren();
+  ui.subjects.replaceChildren();
+  const w = ui.photo.naturalWidth, h = ui.photo.naturalHeight;
+  subjects.forEach((s, i) => {
+    const [x1, y1, x2, y2] = [s.box.x1, s.box.y1, s.box.x2, s.box.y2];
+    const box = document.createElement("div");
+    box.className = "box";
+    box.style.left = `${(100 * Math.max(0, x1)) / w}%`;
+    box.style.top = `${(100 * Math.max(0, y1)) / h}%`;
+    box.style.width = `${(100 * (Math.min(w, x2) - Math.max(0, x1))) / w}%`;
+    box.style.height = `${(100 * (Math.min(h, y2) - Math.max(0, y1))) / h}%`;
+    const tag = document.createElement("span");
+    tag.textContent = `${i + 1}`;
+    box.append(tag);
+    ui.boxes.append(box);
+
+    const item = document.createElement("li");
+    const title = document.createElement("h3");
+    title.textContent = s.matches.length ? s.matches[0].name : "no match";
+    item.append(title);
+    const list = document.createElement("ol");
+    list.className = "matches";
+    for (const m of s.matches) {
+      const li = document.createElement("li");
+      const name = document.createElement(m.url ? "a" : "strong");
+      name.textContent = m.name;
+      if (m.url) { name.href = m.url; name.rel = "noreferrer noopener"; }
+      const score = document.createElement("span");
+      score.className = "score";
+      score.textContent = m.score.toFixed(3);
+      const desc = document.createElement("span");
+      desc.className = "description";
+      desc.textContent = m.description;
+      li.append(score, " ", name, " — ", desc);
+      list.append(li);
+    }
+    item.append(list);
+    ui.subjects.append(item);
+  });
+}
+
+async function link(bytes, box) {
+  if (!linker || busy) return;
+  busy = true;
+  showError("");
+  ui.status.textContent = "Linking…";
+  const started = performance.now();
+  try {
+    const subjects = await linker.link(bytes, box ? { k: 5, box } : { k: 5 });
+    drawSubjects(subjects);
+    const ms = Math.round(performance.now() - started);
+    ui.status.textContent = subjects.length
+      ? `Linked ${subjects.length} subject${subjects.length > 1 ? "s" : ""} in ${ms} ms.`
+      : "No face found in this photo: drag a box around the person to link it.";
+    document.body.dataset.linked = String(subjects.length);
+    showBackend(linker.backend());
+  } catch (e) {
+    ui.status.textContent = "This photo could not be linked.";
+    showError(`${e.message || e}`);
+    document.body.dataset.linked = "error";
+  } finally {
+    busy = false;
+  }
+}
+
+async function takeFile(file) {
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (current) URL.revokeObjectURL(current.url);
+  current = { bytes, url: URL.createObjectURL(file) };
+  ui.result.hidden = false;
+  ui.boxes.replaceChildren();
+  ui.subjects.replaceChildren();
+  ui.photo.src = current.url;
+  // The photo element may fail to show a broken file; the linker explains why in words.
+  await link(bytes);
+}
+
+// Drawing a box by hand: drag on the photo.
+let dragStart = null;
+function photoPoint(event) {
+  const r = ui.photo.getBoundingClientRect();
+  const x = ((event.clientX - r.left) / r.width) * ui.photo.naturalWidth;
+  const y = ((event.clientY - r.top) / r.height) * ui.photo.naturalHeight;
+  return [Math.max(0, Math.min(ui.photo.naturalWidth, x)), Math.max(0, Math.min(ui.photo.naturalHeight, y))];
+}
+ui.stage.addEventListener("pointerdown", (e) => {
+  if (!current) return;
+  dragStart = photoPoint(e);
+  ui.stage.setPointerCapture(e.pointerId);
+  e.preventDefault();
+});
+ui.stage.addEventListener("pointermove", (e) => {
+  if (!dragStart) return;
+  const [x, y] = photoPoint(e);
+  const w = ui.photo.naturalWidth, h = ui.photo.naturalHeight;
+  Object.assign(ui.drawing.style, {
+    left: `${(100 * Math.min(x, dragStart[0])) / w}%`, top: `${(100 * Math.min(y, dragStart[1])) / h}%`,
+    width: `${(100 * Math.abs(x - dragStart[0])) / w}%`, height: `${(100 * Math.abs(y - dragStart[1])) / h}%`,
+  });
+  ui.drawing.hidden = false;
+});
+ui.stage.addEventListener("pointerup", async (e) => {
+  if (!dragStart) return;
+  const [x, y] = photoPoint(e);
+  const box = [Math.min(x, dragStart[0]), Math.min(y, dragStart[1]), Math.max(x, dragStart[0]), Math.max(y, dragStart[1])];
+  dragStart = null;
+  ui.drawing.hidden = true;
+  if (box[2] - box[0] >= 8 && box[3] - box[1] >= 8) await link(current.bytes, box);
+});
+
+ui.file.addEventListener("change", () => takeFile(ui.file.files[0]));
+ui.drop.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); ui.file.click(); }
+});
+for (const type of ["dragenter", "dragover"]) {
+  ui.drop.addEventListener(type, (e) => { e.preventDefault(); ui.drop.classList.add("over"); });
+}
+ui.drop.addEventListener("dragleave", () => ui.drop.classList.remove("over"));
+ui.drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  ui.drop.classList.remove("over");
+  takeFile(e.dataTransfer.files[0]);
+});
+document.addEventListener("paste", (e) => {
+  const item = [...(e.clipboardData?.items || [])].find((i) => i.type.startsWith("image/"));
+  if (item) takeFile(item.getAsFile());
+});
 
 async function main() {
   try {
     await init();
-    showBackend(await initBackend());
-  } catch (error) {
-    backendLine.textContent = `photolink could not start: ${error}`;
-    backendLine.dataset.state = "error";
+  } catch (e) {
+    ui.status.textContent = `photolink could not start: ${e.message || e}`;
+    return;
   }
+  let bundles = [];
+  try {
+    const response = await fetch("bundles.json", { cache: "no-cache" });
+    if (!response.ok) throw new Error(`bundles.json: HTTP ${response.status}`);
+    bundles = await response.json();
+  } catch (e) {
+    ui.status.textContent = "No knowledge base is published with this page.";
+    showError(`${e.message || e}`);
+    showBackend(await initBackend());
+    return;
+  }
+  for (const [i, b] of bundles.entries()) {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = b.title;
+    ui.bundle.append(option);
+  }
+  ui.bundle.addEventListener("change", () => loadBundle(bundles[Number(ui.bundle.value)]));
+  if (bundles.length) await loadBundle(bundles[0]);
 }
 
 main();

@@ -181,14 +181,27 @@ pub fn load<M: burn::module::Module>(
     precision: Precision,
     module: M,
 ) -> Result<M, AssetError> {
+    load_part(models, tower, precision, module, &[])
+}
+
+/// Like [`load`], for a module that leaves out the file's tensors under `unused_prefixes`.
+pub fn load_part<M: burn::module::Module>(
+    models: &Path,
+    tower: TowerId,
+    precision: Precision,
+    module: M,
+    unused_prefixes: &[&str],
+) -> Result<M, AssetError> {
     let path = models.join(tower.name()).join(tower.weight_file(precision));
     let bytes = fs::read(&path).map_err(|e| AssetError::Io {
         path: format!("{} (run `photolink assets fetch` first)", path.display()),
         source: e,
     })?;
-    crate::towers::weights::load(module, bytes).map_err(|e| AssetError::Convert {
-        tower: path.display().to_string(),
-        detail: e.to_string(),
+    crate::towers::weights::load_part(module, bytes, unused_prefixes).map_err(|e| {
+        AssetError::Convert {
+            tower: path.display().to_string(),
+            detail: e.to_string(),
+        }
     })
 }
 

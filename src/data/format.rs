@@ -398,7 +398,7 @@ impl Dataset {
 }
 
 /// Reads and validates `kb.jsonl`.
-fn read_kb(path: &Path) -> Result<Vec<Entity>, DataError> {
+pub fn read_kb(path: &Path) -> Result<Vec<Entity>, DataError> {
     let mut entities = Vec::new();
     let mut first_line: HashMap<String, usize> = HashMap::new();
     for (line_no, line) in read_lines(path)? {

@@ -16,6 +16,7 @@ pub mod wikiperson;
 pub use augment::{AugmentConfig, Augmenter, augment};
 pub use error::DataError;
 pub use format::{
-    Dataset, Entity, LoadReport, Mention, Split, SplitCounts, entity_text, write_kb, write_mentions,
+    Dataset, Entity, LoadReport, Mention, Split, SplitCounts, entity_text, read_kb, write_kb,
+    write_mentions,
 };
 pub use prepare::{BENCHMARKS, Benchmark, PrepareReport};

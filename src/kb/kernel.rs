@@ -386,8 +386,8 @@ mod wasm {
 #[cfg(test)]
 mod tests {
     use super::super::quantize::query_max;
-    use super::super::rng::SplitMix64;
     use super::*;
+    use crate::rng::SplitMix64;
 
     fn random_case(rng: &mut SplitMix64, n: usize, dim: usize) -> (Vec<u8>, Vec<i16>) {
         let qmax = query_max(dim) as u64;

@@ -37,7 +37,6 @@ pub mod metadata;
 pub mod partition;
 pub mod quantize;
 pub mod reader;
-pub mod rng;
 pub mod safe_path;
 pub mod search;
 pub mod shard;

@@ -10,10 +10,10 @@ use super::error::KbError;
 use super::kernel::Kernel;
 use super::manifest::MAX_PARTITIONS;
 use super::quantize::{self, CALIBRATION_ROWS, Quantization};
-use super::rng::SplitMix64;
 use super::search::{Query, Searcher};
 use super::shard::{self, Shard};
 use super::topk::Hit;
+use crate::rng::SplitMix64;
 
 /// How to train the centroids.
 #[derive(Debug, Clone, PartialEq)]

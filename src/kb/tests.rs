@@ -12,12 +12,12 @@ use super::manifest::{self, FileEntry, Manifest};
 use super::partition::{self, KMeansOptions};
 use super::quantize;
 use super::quantize::Quantization;
-use super::rng::SplitMix64;
 use super::search::{self, Query, Searcher};
 use super::shard::{self, Shard};
 use super::topk::Hit;
 use super::writer::{BundleWriter, WriterOptions};
 use super::{BundleReader, EntityMeta, KbError, MetaShard};
+use crate::rng::SplitMix64;
 
 const MODEL: &str = "sha256:0123456789abcdef";
 

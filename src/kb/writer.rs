@@ -22,9 +22,9 @@ use super::manifest::{self, FileEntry, Manifest, Partitions};
 use super::metadata::{self, EntityMeta};
 use super::partition::{self, KMeansOptions};
 use super::quantize::{self, CALIBRATION_ROWS, Quantization};
-use super::rng::SplitMix64;
 use super::safe_path;
 use super::shard::{self, Shard};
+use crate::rng::SplitMix64;
 
 /// Folder of the bundle that the writer owns; `add_file` names must be elsewhere.
 pub const KB_DIR: &str = "kb";

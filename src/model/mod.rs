@@ -11,6 +11,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::photo::Photo;
+use crate::rng::SplitMix64;
 use crate::towers::efficientnet::{self, EfficientNetLite0};
 use crate::towers::facenet::{self, FaceNet};
 use crate::towers::minilm::{self, l2_normalize};
@@ -81,12 +82,29 @@ impl HeadsConfig {
         }
     }
 
-    /// Randomly initialised heads (seed the device first for reproducibility).
-    pub fn init(&self, device: &Device) -> Heads {
+    /// Heads with Xavier-uniform weights drawn from `seed`: the same numbers on every backend and
+    /// target, so that a run is reproducible wherever it trains.
+    pub fn init(&self, seed: u64, device: &Device) -> Heads {
+        let mut rng = SplitMix64::new(seed);
+        let mut linear = |d_in: usize, d_out: usize| {
+            let mut layer = LinearConfig::new(d_in, d_out).init(device);
+            let bound = (6.0 / (d_in + d_out) as f64).sqrt();
+            let weights: Vec<f32> = (0..d_in * d_out)
+                .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
+                .collect();
+            layer.weight = Param::from_tensor(Tensor::from_data(
+                TensorData::new(weights, [d_in, d_out]),
+                device,
+            ));
+            layer.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
+            layer
+        };
+        let image = linear(self.image_tower.feature_dim(), self.dim);
+        let text = linear(minilm::HIDDEN, self.dim);
         let scale = (1.0 / self.temperature).ln() as f32;
         Heads {
-            image: LinearConfig::new(self.image_tower.feature_dim(), self.dim).init(device),
-            text: LinearConfig::new(minilm::HIDDEN, self.dim).init(device),
+            image,
+            text,
             log_scale: Param::from_tensor(Tensor::from_data(
                 TensorData::new(vec![scale], [1]),
                 device,
@@ -160,5 +178,30 @@ impl ImageTower {
             ImageTower::Facenet(net) => net.forward(images),
             ImageTower::EfficientnetLite0(net) => net.features(images),
         }
+    }
+}
+
+/// What a static site needs of a trained dual encoder: the image tower and its projection into the
+/// shared space (the text side ships as precomputed vectors).
+#[derive(Module, Debug)]
+pub struct ImageSide {
+    /// The image tower.
+    pub tower: ImageTower,
+    /// Its projection into the shared space.
+    pub projection: Linear,
+}
+
+impl ImageSide {
+    /// The architecture for `kind` and a `dim`-dimensional space, weights uninitialised.
+    pub fn new(kind: ImageTowerKind, dim: usize, device: &Device) -> Self {
+        Self {
+            tower: ImageTower::new(kind, device),
+            projection: LinearConfig::new(kind.feature_dim(), dim).init(device),
+        }
+    }
+
+    /// Preprocessed images → unit vectors in the shared space.
+    pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
+        l2_normalize(self.projection.forward(self.tower.features(images)))
     }
 }

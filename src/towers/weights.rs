@@ -50,7 +50,17 @@ pub struct NamedTensor {
 }
 
 /// Loads burnpack `bytes` (f32 or f16) into `module`, as f32 parameters.
-pub fn load<M: Module>(mut module: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
+pub fn load<M: Module>(module: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
+    load_part(module, bytes, &[])
+}
+
+/// Like [`load`], for a module that is part of what the file holds: file tensors whose path starts
+/// with one of `unused_prefixes` (say, a classifier head the module leaves out) are not an error.
+pub fn load_part<M: Module>(
+    mut module: M,
+    bytes: Vec<u8>,
+    unused_prefixes: &[&str],
+) -> Result<M, WeightsError> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
         .with_from_adapter(FloatCastAdapter::to(DType::F32))
         .allow_partial(false)
@@ -59,6 +69,10 @@ pub fn load<M: Module>(mut module: M, bytes: Vec<u8>) -> Result<M, WeightsError>
         PackError::ValidationError(msg) => WeightsError::Mismatch(msg),
         other => WeightsError::Format(other.to_string()),
     })?;
+    let mut result = result;
+    result
+        .unused
+        .retain(|name| !unused_prefixes.iter().any(|p| name.starts_with(p)));
     strict(result)?;
     Ok(module)
 }

@@ -2,7 +2,7 @@
 //! (indices and score bits) with the simd128 kernel, the scalar kernel and the native kernels; and
 //! a timing entry point for the simd128 scan. No wasm-bindgen: plain exports, `now` imported.
 use photolink::kb::quantize::{self, Quantization};
-use photolink::kb::rng::SplitMix64;
+use photolink::rng::SplitMix64;
 use photolink::kb::shard::{self, Shard};
 use photolink::kb::{Kernel, Query, Searcher};
 

@@ -1,8 +1,7 @@
-//! A tiny seeded random generator (SplitMix64) for the parts of the bundle that must be
-//! reproducible from a seed — k-means initialisation and sampling — and for synthetic test data.
-//!
-//! The crate has no `rand` dependency on this path, and bundle export must give the same bytes for
-//! the same input and seed on every platform, so the generator is written out here.
+//! A tiny seeded random generator (SplitMix64) for everything that must be reproducible from a seed
+//! on every target — k-means initialisation, the heads' initial weights, the trainer's shuffles — and
+//! for synthetic test data. Written out here because bundle export and training must give the same
+//! numbers for the same seed natively and in wasm.
 
 /// SplitMix64: 64-bit state, passes BigCrush, and is trivially identical on every target.
 #[derive(Debug, Clone)]

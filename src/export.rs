@@ -1,0 +1,233 @@
+//! Exporting a trained run as a static bundle: the KB's text vectors (text tower → trained
+//! projection → unit vectors → int8 shards), entity metadata, the image side's weights in f32 and
+//! f16 (tower + projection; plus the face detector for person bundles) and `linker.json` — a folder
+//! any static host can serve, complete and self-checking (every file's sha256 is in the manifest).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::assets::{self, TowerId};
+use crate::data::{self, entity_text};
+use crate::kb::{BundleWriter, EntityMeta, KbError, Manifest, WriterOptions, manifest::sha256_hex};
+use crate::linker::{self, LinkerConfig};
+use crate::model::{HeadsConfig, ImageSide, ImageTower, ImageTowerKind};
+use crate::towers::efficientnet::EfficientNetLite0;
+use crate::towers::facenet::FaceNet;
+use crate::towers::minilm::MiniLm;
+use crate::towers::tokenizer::TextTokenizer;
+use crate::towers::weights::{self, Precision};
+use crate::train::{TrainConfig, TrainError};
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The trained run folder.
+    pub run: PathBuf,
+    /// The knowledge base to encode (`kb.jsonl`).
+    pub kb: PathBuf,
+    /// The bundle folder to write.
+    pub out: PathBuf,
+    /// What the page calls the bundle.
+    pub title: String,
+    /// Shard size bound in bytes.
+    pub max_shard_bytes: u64,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The run or its inputs could not be read.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The bundle could not be written.
+    #[error(transparent)]
+    Kb(#[from] KbError),
+}
+
+fn io(path: &Path, e: std::io::Error) -> ExportError {
+    ExportError::Train(TrainError::Run(format!("{}: {e}", path.display())))
+}
+
+/// Writes the bundle of `options.run` for `options.kb` into `options.out`.
+pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
+    let config_path = options.run.join("config.json");
+    let config: TrainConfig =
+        serde_json::from_slice(&fs::read(&config_path).map_err(|e| io(&config_path, e))?)
+            .map_err(|e| TrainError::Run(format!("{}: {e}", config_path.display())))?;
+    let device = Device::flex();
+    let heads_path = options.run.join("heads.bpk");
+    let heads = HeadsConfig {
+        image_tower: config.image_tower,
+        dim: config.dim,
+        temperature: config.temperature,
+    }
+    .init(config.seed, &device)
+    .try_load_file(&heads_path)
+    .map_err(|e| {
+        TrainError::Run(format!(
+            "{}: {e:?} (is the run finished?)",
+            heads_path.display()
+        ))
+    })?;
+
+    let entities = data::read_kb(&options.kb).map_err(TrainError::from)?;
+    let models = &config.models;
+    let text_tower = assets::load(
+        models,
+        TowerId::Minilm,
+        Precision::F32,
+        MiniLm::new(&device),
+    )
+    .map_err(TrainError::from)?;
+    let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))
+        .map_err(TrainError::from)?;
+
+    let image = ImageSide {
+        tower: match config.image_tower {
+            ImageTowerKind::Facenet => ImageTower::Facenet(
+                assets::load(
+                    models,
+                    TowerId::Facenet,
+                    Precision::F32,
+                    FaceNet::new(&device),
+                )
+                .map_err(TrainError::from)?,
+            ),
+            ImageTowerKind::EfficientnetLite0 => ImageTower::EfficientnetLite0(
+                assets::load_part(
+                    models,
+                    TowerId::EfficientnetLite0,
+                    Precision::F32,
+                    EfficientNetLite0::new(false, &device),
+                    &["fc."],
+                )
+                .map_err(TrainError::from)?,
+            ),
+        },
+        projection: heads.image.clone(),
+    };
+    let burnpack = |p: Precision| {
+        weights::to_burnpack(&image, p).map_err(|e| TrainError::Run(format!("image weights: {e}")))
+    };
+    let (image_f32, image_f16) = (burnpack(Precision::F32)?, burnpack(Precision::F16)?);
+
+    let mut writer = BundleWriter::new(
+        &options.out,
+        config.dim,
+        &sha256_hex(&image_f32),
+        WriterOptions {
+            max_shard_bytes: options.max_shard_bytes,
+            ..WriterOptions::default()
+        },
+    )?;
+    let bar = ProgressBar::new(entities.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>14} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
+    bar.set_message("encoding KB");
+    for chunk in entities.chunks(64) {
+        let texts: Vec<String> = chunk.iter().map(entity_text).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let (ids, mask) = tokenizer
+            .encode(&refs)
+            .map_err(TrainError::from)?
+            .to_tensors(&device);
+        let vectors = heads
+            .embed_texts(text_tower.forward(ids, mask))
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32 vectors");
+        for (entity, vector) in chunk.iter().zip(vectors.chunks(config.dim)) {
+            writer.push(
+                EntityMeta {
+                    id: entity.id.clone(),
+                    name: entity.name.clone(),
+                    description: entity.description.clone(),
+                    url: entity.url.clone(),
+                },
+                vector,
+            )?;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish();
+
+    let faces = config.image_tower == ImageTowerKind::Facenet;
+    let linker_config = LinkerConfig {
+        format: linker::CONFIG_FORMAT.into(),
+        version: linker::CONFIG_VERSION,
+        title: options.title.clone(),
+        image_tower: config.image_tower,
+        dim: config.dim,
+        faces,
+    };
+    writer.add_file(
+        linker::ROLE_CONFIG,
+        "linker.json",
+        &serde_json::to_vec_pretty(&linker_config).expect("serialisable"),
+    )?;
+    writer.add_file(linker::ROLE_IMAGE_F32, "image-f32.bpk", &image_f32)?;
+    writer.add_file(linker::ROLE_IMAGE_F16, "image-f16.bpk", &image_f16)?;
+    if faces {
+        for (role, precision) in [
+            (linker::ROLE_DETECTOR_F32, Precision::F32),
+            (linker::ROLE_DETECTOR_F16, Precision::F16),
+        ] {
+            let file = models
+                .join("face_detector")
+                .join(TowerId::FaceDetector.weight_file(precision));
+            let bytes = fs::read(&file).map_err(|e| io(&file, e))?;
+            writer.add_file(
+                role,
+                &format!("detector-{}.bpk", precision.as_str()),
+                &bytes,
+            )?;
+        }
+    }
+    Ok(writer.finish()?)
+}
+
+/// Loads a bundle folder for linking natively, verifying every file against the manifest.
+pub fn open_bundle(
+    dir: &Path,
+    compute: crate::backend::Compute,
+    f16: bool,
+) -> Result<linker::Linker, linker::LinkError> {
+    let reader = crate::kb::BundleReader::open(dir)?;
+    let manifest = reader.manifest().clone();
+    let read = |role: &str| -> Result<Vec<u8>, linker::LinkError> {
+        let entry = manifest.file(role).ok_or_else(|| {
+            linker::LinkError::Bundle(format!("the manifest lists no {role} file"))
+        })?;
+        Ok(reader.read_verified(entry)?)
+    };
+    let config = LinkerConfig::parse(&read(linker::ROLE_CONFIG)?)?;
+    let (image_role, detector_role) = if f16 {
+        (linker::ROLE_IMAGE_F16, linker::ROLE_DETECTOR_F16)
+    } else {
+        (linker::ROLE_IMAGE_F32, linker::ROLE_DETECTOR_F32)
+    };
+    let detector = if config.faces {
+        Some(read(detector_role)?)
+    } else {
+        None
+    };
+    let mut linker = linker::Linker::new(
+        compute,
+        manifest.clone(),
+        config,
+        read(image_role)?,
+        detector,
+    )?;
+    for entry in manifest.shards() {
+        let shard = reader.load_shard(entry)?;
+        let metadata = reader.load_metadata(entry)?;
+        linker.add_shard(shard, metadata);
+    }
+    Ok(linker)
+}

@@ -1,0 +1,724 @@
+//! Training the dual encoder with the paper's three losses, evaluating it over the whole knowledge
+//! base, and the ablation of the losses.
+//!
+//! A run lives in one folder: `config.json`, `checkpoint/` (the latest finished epoch: heads,
+//! optimiser state, progress — replaced atomically, so a kill never corrupts it), `metrics.jsonl`
+//! (one line per epoch), `plot.png`, and `heads.bpk` at the end. Training is seeded: on the CPU
+//! backend the same config gives the same numbers, and a killed run resumed from its checkpoint
+//! ends exactly where an uninterrupted one would.
+//!
+//! Towers are frozen and their features cached ([`features`]); the heads (projections and τ) are
+//! what trains.
+
+pub mod ablate;
+pub mod eval;
+pub mod features;
+mod plot;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::assets::AssetError;
+use crate::backend::Compute;
+use crate::data::{AugmentConfig, DataError, Dataset, Split};
+use crate::loss::{self, MemoryBank};
+use crate::model::{Heads, HeadsConfig, ImageTowerKind};
+use crate::rng::SplitMix64;
+use crate::towers::tokenizer::TokenizerError;
+
+use eval::{EvalReport, LookAlikes, RankMetrics};
+use features::Features;
+
+/// Which of the three losses train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossSet {
+    /// Cross-modal InfoNCE.
+    pub infonce: bool,
+    /// Image self-contrastive.
+    pub self_contrastive: bool,
+    /// Hard-negative contrastive.
+    pub hard_negative: bool,
+}
+
+impl LossSet {
+    /// Parses `infonce,self,hard` (any subset, comma-separated).
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut set = LossSet {
+            infonce: false,
+            self_contrastive: false,
+            hard_negative: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "infonce" => set.infonce = true,
+                "self" => set.self_contrastive = true,
+                "hard" => set.hard_negative = true,
+                other => {
+                    return Err(format!(
+                        "unknown loss `{other}` (expected infonce, self, hard)"
+                    ));
+                }
+            }
+        }
+        if set
+            == (LossSet {
+                infonce: false,
+                self_contrastive: false,
+                hard_negative: false,
+            })
+        {
+            return Err("no loss selected".into());
+        }
+        Ok(set)
+    }
+
+    /// `infonce+self+hard`-style label.
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if self.infonce {
+            parts.push("infonce");
+        }
+        if self.self_contrastive {
+            parts.push("self");
+        }
+        if self.hard_negative {
+            parts.push("hard");
+        }
+        parts.join("+")
+    }
+}
+
+/// Everything a training run depends on; saved as the run's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Benchmark folder (kb.jsonl, mentions.jsonl, images/).
+    pub data: PathBuf,
+    /// Converted towers.
+    pub models: PathBuf,
+    /// Image tower.
+    pub image_tower: ImageTowerKind,
+    /// Losses in use.
+    pub losses: LossSet,
+    /// Weight of the self-contrastive loss.
+    pub lambda_self: f64,
+    /// Weight of the hard-negative loss.
+    pub lambda_hard: f64,
+    /// Hard negatives per text.
+    pub hard_k: usize,
+    /// Image vectors kept from earlier batches as extra hard-negative candidates (0: off).
+    pub memory_bank: usize,
+    /// Shared space dimension.
+    pub dim: usize,
+    /// Initial temperature τ.
+    pub temperature: f64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Entities per batch.
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Augmented views cached per training photo.
+    pub views: usize,
+    /// Augmentations of the views.
+    pub augment: AugmentConfig,
+    /// Run on the CPU backend instead of the GPU.
+    pub cpu: bool,
+}
+
+impl TrainConfig {
+    /// The defaults of `paper.md` for a benchmark folder.
+    pub fn new(data: PathBuf, image_tower: ImageTowerKind) -> Self {
+        Self {
+            data,
+            models: PathBuf::from("models"),
+            image_tower,
+            losses: LossSet {
+                infonce: true,
+                self_contrastive: true,
+                hard_negative: true,
+            },
+            lambda_self: 1.0,
+            lambda_hard: 0.5,
+            hard_k: 8,
+            memory_bank: 0,
+            dim: 256,
+            temperature: 0.07,
+            epochs: 30,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            seed: 7,
+            views: 8,
+            augment: AugmentConfig::default(),
+            cpu: false,
+        }
+    }
+}
+
+/// Why training could not proceed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The benchmark could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A tower is missing or broken.
+    #[error(transparent)]
+    Assets(#[from] AssetError),
+    /// The tokenizer failed.
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The run folder holds something this run cannot continue from.
+    #[error("{0}")]
+    Run(String),
+    /// The loss stopped being a number.
+    #[error(
+        "the loss became {value} at epoch {epoch}, step {step}: lower the learning rate or check the inputs"
+    )]
+    NonFinite {
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Step within it.
+        step: usize,
+        /// The value.
+        value: f32,
+    },
+}
+
+impl TrainError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        TrainError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// One epoch's line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean total loss.
+    pub loss: f64,
+    /// Mean cross-modal InfoNCE (even when it does not train, for comparison).
+    pub loss_infonce: f64,
+    /// Mean self-contrastive loss (0 when off).
+    pub loss_self: f64,
+    /// Mean hard-negative loss (0 when off).
+    pub loss_hard: f64,
+    /// Dev accuracy over the whole KB after the epoch.
+    pub dev_acc1: f64,
+    /// Temperature τ after the epoch.
+    pub temperature: f64,
+    /// Training photos (views) per second.
+    pub images_per_second: f64,
+}
+
+/// What `checkpoint/progress.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Progress {
+    epochs_done: usize,
+    metrics: Vec<EpochMetrics>,
+}
+
+/// A finished (or resumed-and-finished) run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Per-epoch metrics.
+    pub metrics: Vec<EpochMetrics>,
+    /// Test metrics of the final heads.
+    pub test: EvalReport,
+    /// Seconds spent training (not counting feature extraction).
+    pub train_seconds: f64,
+}
+
+fn bar(len: usize, message: String) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>14} {bar:40} {pos}/{len} [{elapsed}] {prefix}")
+            .expect("valid template"),
+    );
+    bar.set_message(message);
+    bar
+}
+
+/// Trains (or resumes) the run in `run_dir`.
+pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSummary, TrainError> {
+    fs::create_dir_all(run_dir).map_err(|e| TrainError::io(run_dir, e))?;
+    let config_path = run_dir.join("config.json");
+    let checkpoint = run_dir.join("checkpoint");
+    if checkpoint.exists() {
+        let saved: TrainConfig = serde_json::from_slice(
+            &fs::read(&config_path).map_err(|e| TrainError::io(&config_path, e))?,
+        )
+        .map_err(|e| TrainError::Run(format!("{}: {e}", config_path.display())))?;
+        if !resume {
+            return Err(TrainError::Run(format!(
+                "{} already holds a run: pass --resume to continue it, or choose another --out",
+                run_dir.display()
+            )));
+        }
+        if &saved != config {
+            return Err(TrainError::Run(format!(
+                "{} was started with another configuration; resume it with the same options",
+                run_dir.display()
+            )));
+        }
+    }
+    write_atomic(
+        &config_path,
+        &serde_json::to_vec_pretty(config).expect("serialisable"),
+    )?;
+
+    let (dataset, report) = Dataset::load(
+        &config.data.join("kb.jsonl"),
+        &config.data.join("mentions.jsonl"),
+        &config.data.join("images"),
+    )?;
+    let compute = if config.cpu {
+        Compute::cpu()
+    } else {
+        Compute::gpu_or_cpu()
+    };
+    eprintln!("train: {} on {}", config.losses.label(), compute.info);
+    let features = features::load_or_compute(
+        &dataset,
+        &config.data,
+        &config.models,
+        (
+            config.image_tower,
+            config.views,
+            &config.augment,
+            config.seed,
+        ),
+        &compute.device,
+    )?;
+    let context = Context::new(&dataset, &features, config);
+
+    let device = compute.device.clone().autodiff();
+    let mut heads = HeadsConfig {
+        image_tower: config.image_tower,
+        dim: config.dim,
+        temperature: config.temperature,
+    }
+    .init(config.seed, &device);
+    let mut optimizer = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay as f32)
+        .init();
+    let mut progress = Progress {
+        epochs_done: 0,
+        metrics: Vec::new(),
+    };
+    if checkpoint.exists() {
+        heads = heads
+            .try_load_file(checkpoint.join("heads.bpk"))
+            .map_err(|e| TrainError::Run(format!("checkpoint heads: {e:?}")))?;
+        optimizer = optimizer
+            .load(checkpoint.join("optimizer.bpk"))
+            .map_err(|e| TrainError::Run(format!("checkpoint optimiser: {e:?}")))?;
+        let path = checkpoint.join("progress.json");
+        progress = serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
+            .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+        eprintln!("train: resuming after epoch {}", progress.epochs_done);
+    }
+
+    let started = Instant::now();
+    for epoch in progress.epochs_done + 1..=config.epochs {
+        let (trained, metrics) =
+            run_epoch(heads, &mut optimizer, &context, config, epoch, &device)?;
+        heads = trained;
+        progress.epochs_done = epoch;
+        progress.metrics.push(metrics);
+        save_checkpoint(run_dir, &heads, &optimizer, &progress)?;
+    }
+    let train_seconds = started.elapsed().as_secs_f64();
+
+    let heads = heads.valid();
+    heads
+        .clone()
+        .save_file(run_dir.join("heads.bpk.tmp"))
+        .map_err(|e| TrainError::Run(format!("saving heads: {e:?}")))?;
+    rename(&run_dir.join("heads.bpk.tmp"), &run_dir.join("heads.bpk"))?;
+    let test = context.evaluate(&heads, Split::Test, &compute.device.clone());
+    write_atomic(
+        &run_dir.join("test.json"),
+        &serde_json::to_vec_pretty(&test).expect("serialisable"),
+    )?;
+    if let Err(e) = plot::draw(
+        &progress.metrics,
+        &run_dir.join("plot.png"),
+        &config.losses.label(),
+    ) {
+        eprintln!("train: no plot ({e})");
+    }
+    if report.skipped_total() > 0 {
+        eprintln!("train: {report}");
+    }
+    Ok(RunSummary {
+        metrics: progress.metrics,
+        test,
+        train_seconds,
+    })
+}
+
+/// The data of a run in the shape training and evaluation use.
+struct Context<'a> {
+    features: &'a Features,
+    /// Entity index of each training mention.
+    train_entities: Vec<usize>,
+    dev_entities: Vec<usize>,
+    test_entities: Vec<usize>,
+    entities: usize,
+    lookalikes: LookAlikes,
+}
+
+impl<'a> Context<'a> {
+    fn new(dataset: &Dataset, features: &'a Features, _config: &TrainConfig) -> Self {
+        let entity_of = |split: Split| -> Vec<usize> {
+            dataset
+                .split(split)
+                .map(|m| {
+                    dataset
+                        .entity_index(&m.entity)
+                        .expect("loaded mentions name known entities")
+                })
+                .collect()
+        };
+        let train_entities = entity_of(Split::Train);
+        let entities = dataset.entities().len();
+        let lookalikes = LookAlikes::find(
+            &features.train_clean,
+            &train_entities,
+            entities,
+            features.dim,
+            LOOKALIKE_FRACTION,
+        );
+        Self {
+            features,
+            train_entities,
+            dev_entities: entity_of(Split::Dev),
+            test_entities: entity_of(Split::Test),
+            entities,
+            lookalikes,
+        }
+    }
+
+    /// Ranks every entity for each mention of `split` with `heads`.
+    fn evaluate(&self, heads: &Heads, split: Split, device: &Device) -> EvalReport {
+        let heads = heads.valid();
+        let gold = match split {
+            Split::Train => &self.train_entities,
+            Split::Dev => &self.dev_entities,
+            Split::Test => &self.test_entities,
+        };
+        let images = self.features.split(split);
+        if gold.is_empty() {
+            return EvalReport::new(&[], &[], &self.lookalikes);
+        }
+        let dim = self.features.dim;
+        let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+        let image_vectors = read(heads.embed_images(Tensor::from_data(
+            TensorData::new(images.to_vec(), [gold.len(), dim]),
+            device,
+        )));
+        let text_vectors = read(heads.embed_texts(Tensor::from_data(
+            TensorData::new(
+                self.features.text.clone(),
+                [self.entities, crate::towers::minilm::HIDDEN],
+            ),
+            device,
+        )));
+        let ranks = eval::ranks(
+            &image_vectors,
+            gold,
+            &text_vectors,
+            heads.image.weight.dims()[1],
+        );
+        EvalReport::new(&ranks, gold, &self.lookalikes)
+    }
+}
+
+/// Share of entities counted as having a look-alike.
+pub const LOOKALIKE_FRACTION: f64 = 0.25;
+
+/// Batches of training-mention indices with distinct entities, in a seeded order.
+fn batches(train_entities: &[usize], batch_size: usize, rng: &mut SplitMix64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..train_entities.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut deferred = Vec::new();
+    let mut pending: std::collections::VecDeque<usize> = order.into();
+    // Fill each batch with mentions of distinct entities; a clash waits for the next batch.
+    while !pending.is_empty() || !deferred.is_empty() {
+        pending.extend(deferred.drain(..));
+        let mut taken = std::collections::HashSet::new();
+        let rounds = pending.len();
+        for _ in 0..rounds {
+            let m = pending.pop_front().expect("counted");
+            if open.len() < batch_size && taken.insert(train_entities[m]) {
+                open.push(m);
+            } else {
+                deferred.push(m);
+            }
+        }
+        if open.len() >= 2 {
+            batches.push(std::mem::take(&mut open));
+        } else {
+            // A single leftover cannot be contrasted with anything.
+            open.clear();
+            deferred.clear();
+        }
+    }
+    batches
+}
+
+fn run_epoch(
+    mut heads: Heads,
+    optimizer: &mut burn::optim::ModuleOptimizer,
+    ctx: &Context,
+    config: &TrainConfig,
+    epoch: usize,
+    device: &Device,
+) -> Result<(Heads, EpochMetrics), TrainError> {
+    let started = Instant::now();
+    let mut rng = SplitMix64::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let plan = batches(&ctx.train_entities, config.batch_size, &mut rng);
+    let f = ctx.features;
+    let dim = f.dim;
+    let mut bank = MemoryBank::new(config.memory_bank, config.dim);
+    let (mut sum, mut sum_cm, mut sum_self, mut sum_hard) = (0.0, 0.0, 0.0, 0.0);
+    let mut images = 0usize;
+    let progress = bar(plan.len(), format!("epoch {epoch}/{}", config.epochs));
+    for (step, batch) in plan.iter().enumerate() {
+        let b = batch.len();
+        let entities: Vec<usize> = batch.iter().map(|&m| ctx.train_entities[m]).collect();
+        // Two different cached views of each photo.
+        let (mut a, mut v) = (Vec::with_capacity(b * dim), Vec::with_capacity(b * dim));
+        for &m in batch {
+            let first = rng.below(f.views as u64) as usize;
+            let second =
+                (first + 1 + rng.below(f.views.max(2) as u64 - 1) as usize) % f.views.max(1);
+            a.extend_from_slice(f.view(m, first));
+            v.extend_from_slice(f.view(m, second));
+        }
+        let texts: Vec<f32> = entities
+            .iter()
+            .flat_map(|&e| f.text[e * 384..(e + 1) * 384].iter().copied())
+            .collect();
+        let tensor = |data: Vec<f32>, width: usize| {
+            Tensor::<2>::from_data(TensorData::new(data, [b, width]), device)
+        };
+        let view_a = heads.embed_images(tensor(a, dim));
+        let view_b = heads.embed_images(tensor(v, dim));
+        let text = heads.embed_texts(tensor(texts, 384));
+        let scale = heads.scale();
+
+        let infonce = (loss::cross_modal_infonce(view_a.clone(), text.clone(), scale.clone())
+            + loss::cross_modal_infonce(view_b.clone(), text.clone(), scale.clone()))
+            / 2.0;
+        let mut total = if config.losses.infonce {
+            Some(infonce.clone())
+        } else {
+            None
+        };
+        let add = |total: Option<Tensor<1>>, term: Tensor<1>| match total {
+            Some(t) => Some(t + term),
+            None => Some(term),
+        };
+        let mut self_value = 0.0;
+        if config.losses.self_contrastive {
+            let term = loss::image_self_contrastive(
+                view_a.clone(),
+                view_b.clone(),
+                &entities,
+                scale.clone(),
+            );
+            self_value = scalar(&term);
+            total = add(total, term * config.lambda_self);
+        }
+        let mut hard_value = 0.0;
+        let a_host = view_a
+            .clone()
+            .detach()
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32");
+        if config.losses.hard_negative {
+            let bank_used = (!bank.is_empty()).then_some(&bank);
+            let candidates =
+                loss::hard_negative_candidates(&a_host, &entities, bank_used, config.hard_k);
+            let bank_tensor = bank_used.map(|bank| {
+                Tensor::<2>::from_data(
+                    TensorData::new(bank.flat(), [bank.len(), config.dim]),
+                    device,
+                )
+            });
+            let term = loss::hard_negative(
+                text.clone(),
+                view_a.clone(),
+                bank_tensor,
+                &candidates,
+                scale.clone(),
+            );
+            hard_value = scalar(&term);
+            total = add(total, term * config.lambda_hard);
+        }
+        bank.push(&a_host, &entities);
+        let total = total.expect("LossSet::parse refuses an empty set");
+        let value = scalar(&total);
+        if !value.is_finite() {
+            return Err(TrainError::NonFinite {
+                epoch,
+                step: step + 1,
+                value,
+            });
+        }
+        let grads = GradientsParams::from_grads(total.backward(), &heads);
+        heads = optimizer.step(config.learning_rate, heads, grads);
+
+        sum += f64::from(value);
+        sum_cm += f64::from(scalar(&infonce));
+        sum_self += f64::from(self_value);
+        sum_hard += f64::from(hard_value);
+        images += 2 * b;
+        progress.set_prefix(format!("loss {:.4}", sum / (step + 1) as f64));
+        progress.inc(1);
+    }
+    progress.finish();
+    let steps = plan.len().max(1) as f64;
+    let seconds = started.elapsed().as_secs_f64();
+    let dev = ctx.evaluate(&heads, Split::Dev, device);
+    let scale = scalar(&heads.scale());
+    let metrics = EpochMetrics {
+        epoch,
+        loss: sum / steps,
+        loss_infonce: sum_cm / steps,
+        loss_self: sum_self / steps,
+        loss_hard: sum_hard / steps,
+        dev_acc1: dev.all.acc1,
+        temperature: 1.0 / f64::from(scale),
+        images_per_second: images as f64 / seconds.max(1e-9),
+    };
+    eprintln!(
+        "epoch {epoch}: loss {:.4} (infonce {:.4}, self {:.4}, hard {:.4}), dev acc@1 {:.1}%, τ {:.4}, {:.0} images/s",
+        metrics.loss,
+        metrics.loss_infonce,
+        metrics.loss_self,
+        metrics.loss_hard,
+        100.0 * metrics.dev_acc1,
+        metrics.temperature,
+        metrics.images_per_second
+    );
+    Ok((heads, metrics))
+}
+
+fn scalar(t: &Tensor<1>) -> f32 {
+    t.clone().into_data().try_into_vec_as::<f32>().expect("f32")[0]
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes).map_err(|e| TrainError::io(&tmp, e))?;
+    rename(&tmp, path)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), TrainError> {
+    fs::rename(from, to).map_err(|e| TrainError::io(to, e))
+}
+
+/// Writes the checkpoint into a fresh folder and swaps it in, so that a kill at any moment leaves
+/// either the previous checkpoint or the new one, never a mixture.
+fn save_checkpoint(
+    run_dir: &Path,
+    heads: &Heads,
+    optimizer: &burn::optim::ModuleOptimizer,
+    progress: &Progress,
+) -> Result<(), TrainError> {
+    let staging = run_dir.join("checkpoint.new");
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(|e| TrainError::io(&staging, e))?;
+    heads
+        .clone()
+        .save_file(staging.join("heads.bpk"))
+        .map_err(|e| TrainError::Run(format!("saving heads: {e:?}")))?;
+    optimizer
+        .save(staging.join("optimizer.bpk"))
+        .map_err(|e| TrainError::Run(format!("saving the optimiser: {e:?}")))?;
+    let json = serde_json::to_vec_pretty(progress).expect("serialisable");
+    fs::write(staging.join("progress.json"), json).map_err(|e| TrainError::io(&staging, e))?;
+    let lines: String = progress
+        .metrics
+        .iter()
+        .map(|m| serde_json::to_string(m).expect("serialisable") + "\n")
+        .collect();
+    write_atomic(&run_dir.join("metrics.jsonl"), lines.as_bytes())?;
+    let current = run_dir.join("checkpoint");
+    let old = run_dir.join("checkpoint.old");
+    let _ = fs::remove_dir_all(&old);
+    if current.exists() {
+        rename(&current, &old)?;
+    }
+    rename(&staging, &current)?;
+    let _ = fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// Test metrics of a finished run's heads.
+pub fn evaluate(run_dir: &Path) -> Result<(EvalReport, RankMetrics), TrainError> {
+    let path = run_dir.join("config.json");
+    let config: TrainConfig =
+        serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
+            .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+    let (dataset, _) = Dataset::load(
+        &config.data.join("kb.jsonl"),
+        &config.data.join("mentions.jsonl"),
+        &config.data.join("images"),
+    )?;
+    let compute = Compute::cpu();
+    let features = features::load_or_compute(
+        &dataset,
+        &config.data,
+        &config.models,
+        (
+            config.image_tower,
+            config.views,
+            &config.augment,
+            config.seed,
+        ),
+        &compute.device,
+    )?;
+    let context = Context::new(&dataset, &features, &config);
+    let heads = HeadsConfig {
+        image_tower: config.image_tower,
+        dim: config.dim,
+        temperature: config.temperature,
+    }
+    .init(config.seed, &compute.device)
+    .try_load_file(run_dir.join("heads.bpk"))
+    .map_err(|e| TrainError::Run(format!("{}: {e:?}", run_dir.join("heads.bpk").display())))?;
+    let test = context.evaluate(&heads, Split::Test, &compute.device);
+    let dev = context.evaluate(&heads, Split::Dev, &compute.device).all;
+    Ok((test, dev))
+}

@@ -1,0 +1,148 @@
+//! Downloading bundle files in the browser: `fetch` with byte-level progress, sha256 verification
+//! against the manifest, and the Cache API so that a second visit downloads nothing. Works in a
+//! window and in a worker (everything goes through the global object).
+
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::kb::{FileEntry, verify_file};
+
+/// Name of the Cache API bucket; entries are keyed by URL and sha256, so a changed file never hits.
+const CACHE_NAME: &str = "photolink-bundles-v1";
+
+fn get(target: &JsValue, key: &str) -> Result<JsValue, String> {
+    Reflect::get(target, &JsValue::from_str(key)).map_err(|e| format!("{key}: {e:?}"))
+}
+
+async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
+    let f: Function = get(target, method)?
+        .dyn_into()
+        .map_err(|_| format!("{method} is not a function"))?;
+    let array = js_sys::Array::new();
+    for a in args {
+        array.push(a);
+    }
+    let result = f
+        .apply(target, &array)
+        .map_err(|e| format!("{method}: {}", describe(&e)))?;
+    match result.dyn_into::<Promise>() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .map_err(|e| format!("{method}: {}", describe(&e))),
+        Err(value) => Ok(value),
+    }
+}
+
+/// A JS error's message, or its debug form.
+pub fn describe(e: &JsValue) -> String {
+    get(e, "message")
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+async fn open_cache() -> Option<JsValue> {
+    let caches = get(&js_sys::global(), "caches").ok()?;
+    if caches.is_undefined() {
+        return None;
+    }
+    call(&caches, "open", &[JsValue::from_str(CACHE_NAME)])
+        .await
+        .ok()
+}
+
+/// Resolves `path` against `base` (a bundle URL ending in `/`).
+pub fn join(base: &str, path: &str) -> String {
+    if base.ends_with('/') {
+        format!("{base}{path}")
+    } else {
+        format!("{base}/{path}")
+    }
+}
+
+/// Reads a response body chunk by chunk, reporting each chunk's size.
+async fn read_body(response: &JsValue, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
+    let body = get(response, "body")?;
+    if body.is_null() || body.is_undefined() {
+        let buffer = call(response, "arrayBuffer", &[]).await?;
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        on_bytes(bytes.len() as u64);
+        return Ok(bytes);
+    }
+    let reader = call(&body, "getReader", &[]).await?;
+    let mut out = Vec::new();
+    loop {
+        let chunk = call(&reader, "read", &[]).await?;
+        if get(&chunk, "done")?.as_bool().unwrap_or(true) {
+            break;
+        }
+        let value: Uint8Array = get(&chunk, "value")?
+            .dyn_into()
+            .map_err(|_| "a body chunk is not bytes".to_string())?;
+        out.extend(value.to_vec());
+        on_bytes(u64::from(value.length()));
+    }
+    Ok(out)
+}
+
+/// Fetches `url` (never from the HTTP cache: the manifest must be current).
+pub async fn fetch_fresh(url: &str) -> Result<Vec<u8>, String> {
+    let init = Object::new();
+    Reflect::set(&init, &"cache".into(), &"no-cache".into()).map_err(|e| format!("{e:?}"))?;
+    let response = call(
+        &js_sys::global(),
+        "fetch",
+        &[JsValue::from_str(url), init.into()],
+    )
+    .await?;
+    if !get(&response, "ok")?.as_bool().unwrap_or(false) {
+        return Err(format!(
+            "{url}: HTTP {}",
+            get(&response, "status")?.as_f64().unwrap_or(0.0)
+        ));
+    }
+    read_body(&response, &mut |_| {}).await
+}
+
+/// A bundle file, verified against its manifest entry: from the Cache API when a verified copy is
+/// there, else downloaded (reporting progress) and stored for the next visit.
+pub async fn fetch_verified(
+    base: &str,
+    entry: &FileEntry,
+    on_bytes: &mut dyn FnMut(u64),
+) -> Result<Vec<u8>, String> {
+    let url = join(base, &entry.path);
+    let key = format!("{url}?sha256={}", entry.sha256);
+    let cache = open_cache().await;
+    if let Some(cache) = &cache
+        && let Ok(hit) = call(cache, "match", &[JsValue::from_str(&key)]).await
+        && !hit.is_undefined()
+        && let Ok(bytes) = read_body(&hit, &mut |_| {}).await
+        && verify_file(&bytes, entry).is_ok()
+    {
+        on_bytes(entry.bytes);
+        return Ok(bytes);
+    }
+    let response = call(&js_sys::global(), "fetch", &[JsValue::from_str(&url)]).await?;
+    if !get(&response, "ok")?.as_bool().unwrap_or(false) {
+        return Err(format!(
+            "{}: HTTP {}",
+            entry.path,
+            get(&response, "status")?.as_f64().unwrap_or(0.0)
+        ));
+    }
+    let bytes = read_body(&response, on_bytes).await?;
+    verify_file(&bytes, entry).map_err(|e| e.to_string())?;
+    if let Some(cache) = &cache {
+        let body = Uint8Array::from(bytes.as_slice());
+        if let Ok(ctor) = get(&js_sys::global(), "Response")
+            && let Ok(ctor) = ctor.dyn_into::<Function>()
+            && let Ok(fresh) = Reflect::construct(&ctor, &js_sys::Array::of1(&body))
+        {
+            // A full cache or a private window just means the next visit downloads again.
+            let _ = call(cache, "put", &[JsValue::from_str(&key), fresh]).await;
+        }
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,191 @@
+// End-to-end: serve the assembled site on 127.0.0.1, open it in headless Chromium as a user would,
+// link real photos, and check what a user sees — on WebGPU (SwiftShader) and on the CPU backend.
+// Also checks that no request leaves the site's origin, that the photo is never uploaded, that bad
+// inputs give a message while the page keeps working, and that the browser's vectors equal the
+// native CLI's. Inputs come from tools/test.sh through the environment:
+//   PHOTOLINK_BIN   the native binary        E2E_SITE  the assembled site (persons bundle first)
+//   E2E_PHOTO       a photo of E2E_EXPECTED  E2E_BUNDLE the persons bundle folder (native side)
+//   E2E_SCREENSHOT  where to save the screenshot
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const value = process.env[name];
+  assert.ok(value, `${name} is not set (run tools/test.sh)`);
+  return value;
+};
+const BIN = env("PHOTOLINK_BIN");
+const SITE = env("E2E_SITE");
+const PHOTO = env("E2E_PHOTO");
+const EXPECTED = env("E2E_EXPECTED");
+const BUNDLE = env("E2E_BUNDLE");
+const SCREENSHOT = env("E2E_SCREENSHOT");
+
+const FLAGS = [
+  "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps",
+];
+
+let server, origin, browser, scratch, tamperedSite;
+
+function serve(dir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ["serve", dir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    child.stdout.on("data", (chunk) => {
+      const match = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(String(chunk));
+      if (match) resolve({ child, origin: match[1] });
+    });
+    child.on("exit", (code) => reject(new Error(`photolink serve exited with ${code}`)));
+  });
+}
+
+before(async () => {
+  ({ child: server, origin } = await serve(SITE));
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  scratch = mkdtempSync(join(tmpdir(), "photolink-e2e-"));
+  // A copy of the site whose first bundle has one flipped byte in a shard.
+  tamperedSite = join(scratch, "site");
+  cpSync(SITE, tamperedSite, { recursive: true });
+  const bundles = JSON.parse(readFileSync(join(tamperedSite, "bundles.json")));
+  const manifest = JSON.parse(readFileSync(join(tamperedSite, bundles[0].path, "manifest.json")));
+  const shard = manifest.files.find((f) => f.role === "shard");
+  const shardPath = join(tamperedSite, bundles[0].path, shard.path);
+  const bytes = readFileSync(shardPath);
+  bytes[bytes.length - 1] ^= 0x5a;
+  writeFileSync(shardPath, bytes);
+  // ...listed twice: the damaged copy first, then the intact bundle of the main site under another name.
+  cpSync(join(SITE, bundles[0].path), join(tamperedSite, "bundles", "intact"), { recursive: true });
+  writeFileSync(join(tamperedSite, "bundles.json"), JSON.stringify([
+    { ...bundles[0], title: "damaged copy" }, { ...bundles[0], title: "intact", path: "bundles/intact/" },
+  ]));
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Opens the page, recording every request it makes. */
+async function open(url) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), bytes: r.postDataBuffer()?.length ?? 0 }));
+  const logs = [];
+  page.on("console", (m) => logs.push(m.text()));
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
+  return { page, context, requests, logs };
+}
+
+async function linkFile(page, file) {
+  await page.evaluate(() => { delete document.body.dataset.linked; });
+  await page.setInputFiles("#file", file);
+  await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
+  return page.evaluate(() => document.body.dataset.linked);
+}
+
+function assertSameOrigin(requests, base) {
+  for (const r of requests) {
+    const u = new URL(r.url);
+    if (u.protocol === "blob:" || u.protocol === "data:") continue;
+    assert.equal(u.origin, base, `a request left the site: ${r.url}`);
+    assert.equal(r.method, "GET", `the page sent a ${r.method} request: ${r.url}`);
+    assert.equal(r.bytes, 0, `the page uploaded data: ${r.url}`);
+  }
+}
+
+for (const backend of ["webgpu", "cpu"]) {
+  test(`a real photo is linked to the right person on ${backend}`, async () => {
+    const query = backend === "cpu" ? "?backend=cpu" : "";
+    const { page, context, requests } = await open(`${origin}/${query}`);
+    const shown = await page.textContent("#backend");
+    if (backend === "webgpu") assert.match(shown, /WebGPU/, `expected WebGPU, page says: ${shown}`);
+    else assert.match(shown, /CPU/, `expected the CPU, page says: ${shown}`);
+
+    const linked = await linkFile(page, PHOTO);
+    assert.equal(linked, "1", `expected one face, got ${linked}: ${await page.textContent("#status")}`);
+    const top1 = (await page.textContent("#subjects > li h3")).trim();
+    assert.equal(top1, EXPECTED);
+    assert.equal(await page.locator("#boxes .box").count(), 1);
+
+    // The browser's vector equals the native CLI's (same bundle, same f16 weights).
+    const photo = readFileSync(PHOTO);
+    const browserVec = await page.evaluate(async (bytes) => {
+      const subjects = await window.photolink.linker.embed(new Uint8Array(bytes), {});
+      return subjects[0].vector;
+    }, [...photo]);
+    const native = JSON.parse(execFileSync(BIN, ["link", "--bundle", BUNDLE, "--f16", "--cpu", "--vectors", PHOTO]));
+    const nativeVec = native[0].vector;
+    const dot = browserVec.reduce((s, v, i) => s + v * nativeVec[i], 0);
+    const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    const cosine = dot / (norm(browserVec) * norm(nativeVec));
+    console.log(`${backend}: top-1 ${top1}; cosine(browser, native) = ${cosine.toFixed(6)}`);
+    assert.ok(cosine >= 0.999, `browser and native vectors differ: cosine ${cosine}`);
+
+    if (backend === "webgpu") await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assertSameOrigin(requests, origin);
+    await context.close();
+  });
+}
+
+test("bad photos give a message and the page keeps working", async () => {
+  const { page, context, requests } = await open(`${origin}/?backend=cpu`);
+  const bad = (name, bytes) => { const p = join(scratch, name); writeFileSync(p, bytes); return p; };
+  const good = readFileSync(PHOTO);
+  // A PNG header announcing 20000×20000 pixels (valid CRC), with no pixel data.
+  const bomb = Buffer.from("89504e470d0a1a0a0000000d49484452000000000000000008020000000000000000", "hex");
+  bomb.writeUInt32BE(20000, 16);
+  bomb.writeUInt32BE(20000, 20);
+  bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
+  const cases = [
+    ["text.jpg", Buffer.from("this is not a photo, just text\n"), /not a JPEG, PNG or WebP/],
+    ["empty.jpg", Buffer.alloc(0), /empty/],
+    ["truncated.jpg", good.subarray(0, Math.floor(good.length / 3)), /cannot decode/],
+    ["huge.png", bomb, /20000×20000|pixel limit/],
+  ];
+  for (const [name, bytes, message] of cases) {
+    const outcome = await linkFile(page, bad(name, bytes));
+    assert.equal(outcome, "error", `${name} was accepted`);
+    assert.match(await page.textContent("#error"), message, name);
+    // ...and the next photo links fine.
+    assert.equal(await linkFile(page, PHOTO), "1", `the page stopped working after ${name}`);
+    assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED);
+  }
+  assertSameOrigin(requests, origin);
+  await context.close();
+});
+
+test("a tampered shard is refused with a message and another bundle still works", async () => {
+  const { child, origin: tamperedOrigin } = await serve(tamperedSite);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${tamperedOrigin}/?backend=cpu`);
+    await page.waitForFunction(() => !document.querySelector("#error").hidden, null, { timeout: 300_000 });
+    assert.match(await page.textContent("#error"), /sha256|checksum|digest/i);
+    await page.selectOption("#bundle", "1");
+    await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
+    assert.equal(await linkFile(page, PHOTO), "1");
+    assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED);
+    await context.close();
+  } finally {
+    child.kill();
+  }
+});
+
+/** CRC-32 as PNG chunks use it. */
+function crc32(bytes) {
+  let crc = ~0;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let i = 0; i < 8; i++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return ~crc >>> 0;
+}
