@@ -297,4 +297,72 @@ mod tests {
         let expected = softplus(-0.2) / 2.0;
         assert!((f64::from(scalar(loss)) - expected).abs() < 1e-6);
     }
+
+    /// Central finite differences against autodiff, through L2 normalisation, for all three losses.
+    #[test]
+    fn gradients_match_finite_differences() {
+        use crate::rng::SplitMix64;
+        use crate::towers::minilm::l2_normalize;
+
+        let device = Device::flex().autodiff();
+        let (b, d) = (4, 3);
+        let mut rng = SplitMix64::new(11);
+        let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+        let images = random(b * d);
+        let views = random(b * d);
+        let texts = random(b * d);
+        let entities = [0, 1, 2, 0];
+        let candidates = hard_negative_candidates(&images, &entities, None, 2);
+
+        // The loss as a function of the (unnormalised) image vectors.
+        let loss_of = |x: &[f32], which: usize, grad: bool| -> (f32, Option<Vec<f32>>) {
+            let mut input = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [b, d]), &device);
+            if grad {
+                input = input.require_grad();
+            }
+            let v = l2_normalize(input.clone());
+            let other = |data: &[f32]| {
+                l2_normalize(Tensor::<2>::from_data(
+                    TensorData::new(data.to_vec(), [b, d]),
+                    &device,
+                ))
+            };
+            let scale = Tensor::<1>::from_data(TensorData::new(vec![3.0f32], [1]), &device);
+            let loss = match which {
+                0 => cross_modal_infonce(v, other(&texts), scale),
+                1 => image_self_contrastive(v, other(&views), &entities, scale),
+                _ => hard_negative(other(&texts), v, None, &candidates, scale),
+            };
+            let value = loss.clone().into_data().try_into_vec_as::<f32>().unwrap()[0];
+            let g = grad.then(|| {
+                let grads = loss.backward();
+                input
+                    .grad(&grads)
+                    .unwrap()
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .unwrap()
+            });
+            (value, g)
+        };
+        for which in 0..3 {
+            let (_, analytic) = loss_of(&images, which, true);
+            let analytic = analytic.unwrap();
+            let h = 1e-2f32;
+            for i in 0..images.len() {
+                let mut plus = images.clone();
+                plus[i] += h;
+                let mut minus = images.clone();
+                minus[i] -= h;
+                let numeric =
+                    (loss_of(&plus, which, false).0 - loss_of(&minus, which, false).0) / (2.0 * h);
+                let error = (numeric - analytic[i]).abs();
+                assert!(
+                    error <= 2e-3 + 2e-2 * analytic[i].abs(),
+                    "loss {which}, coordinate {i}: numeric {numeric}, autodiff {}",
+                    analytic[i]
+                );
+            }
+        }
+    }
 }

@@ -74,6 +74,9 @@ mod cli {
             /// The markdown table (default docs/results/<benchmark>-ablation.md).
             #[arg(long)]
             results: Option<PathBuf>,
+            /// Training seeds per loss set (--seed, --seed + 1, …); the table reports mean ± sd.
+            #[arg(long, default_value_t = 3)]
+            seeds: u64,
         },
         /// Write a trained run as a static bundle: int8 KB shards, metadata, image-side weights.
         Export {
@@ -225,9 +228,12 @@ mod cli {
         /// AdamW learning rate.
         #[arg(long, default_value_t = 1e-3)]
         lr: f64,
-        /// Seed.
+        /// Seed of the training (initial weights, batch order).
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Seed of the cached augmented views.
+        #[arg(long, default_value_t = 7)]
+        view_seed: u64,
         /// Augmented views cached per training photo.
         #[arg(long, default_value_t = 8)]
         views: usize,
@@ -251,6 +257,7 @@ mod cli {
             c.batch_size = self.batch_size;
             c.learning_rate = self.lr;
             c.seed = self.seed;
+            c.view_seed = self.view_seed;
             c.views = self.views;
             c.cpu = match self.device.as_str() {
                 "cpu" => true,
@@ -325,6 +332,7 @@ mod cli {
                 options,
                 out,
                 results,
+                seeds,
             } => {
                 let config = options.config()?;
                 let name = config
@@ -334,7 +342,7 @@ mod cli {
                 let results = results
                     .unwrap_or_else(|| PathBuf::from(format!("docs/results/{name}-ablation.md")));
                 let command = std::env::args().collect::<Vec<_>>().join(" ");
-                let table = train::ablate::ablate(&config, &out, &results, &command)?;
+                let table = train::ablate::ablate(&config, seeds, &out, &results, &command)?;
                 println!("{table}");
                 println!("written to {}", results.display());
                 Ok(())
@@ -484,6 +492,7 @@ mod cli {
         use photolink::towers::weights::Precision;
 
         let precision = if f16 { Precision::F16 } else { Precision::F32 };
+        let (faces, headshot) = assets::golden_photos(models)?;
         let device = burn::tensor::Device::flex();
         println!(
             "tower              params      source package                        agreement with the reference ({})",
@@ -495,7 +504,7 @@ mod cli {
                     let net = assets::load(models, pin.tower, precision, FaceNet::new(&device))?;
                     (
                         net.num_params(),
-                        pollster::block_on(golden::facenet(&net, &device)),
+                        pollster::block_on(golden::facenet(&net, &device, &faces)),
                     )
                 }
                 TowerId::FaceDetector => {
@@ -503,7 +512,7 @@ mod cli {
                         assets::load(models, pin.tower, precision, FaceDetector::new(&device))?;
                     (
                         net.num_params(),
-                        pollster::block_on(golden::face_detector(&net, &device)),
+                        pollster::block_on(golden::face_detector(&net, &device, &faces)),
                     )
                 }
                 TowerId::EfficientnetLite0 => {
@@ -515,7 +524,7 @@ mod cli {
                     )?;
                     (
                         net.num_params(),
-                        pollster::block_on(golden::efficientnet(&net, &device)),
+                        pollster::block_on(golden::efficientnet(&net, &device, &headshot)),
                     )
                 }
                 TowerId::Minilm => {

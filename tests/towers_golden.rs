@@ -21,6 +21,10 @@ fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
+fn photos() -> (photolink::photo::Photo, photolink::photo::Photo) {
+    assets::golden_photos(&models()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn load<M: burn::module::Module>(tower: TowerId, precision: Precision, module: M) -> M {
     assets::load(&models(), tower, precision, module).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -30,7 +34,7 @@ fn facenet_matches_face_api() {
     let device = Device::flex();
     for precision in [Precision::F32, Precision::F16] {
         let net = load(TowerId::Facenet, precision, FaceNet::new(&device));
-        let a = pollster::block_on(golden::facenet(&net, &device));
+        let a = pollster::block_on(golden::facenet(&net, &device, &photos().0));
         println!("facenet {precision:?}: {a}");
         assert_eq!(a.cases, 7);
         let floor = if precision == Precision::F32 {
@@ -53,7 +57,7 @@ fn face_detector_matches_face_api() {
         Precision::F32,
         FaceDetector::new(&device),
     );
-    let a = pollster::block_on(golden::face_detector(&net, &device));
+    let a = pollster::block_on(golden::face_detector(&net, &device, &photos().0));
     println!("face detector: {a}");
     assert_eq!(a.cases, 2);
     assert!(a.max_abs_diff <= 1e-2, "raw outputs: {a}");
@@ -72,7 +76,7 @@ fn efficientnet_matches_pytorch() {
         Precision::F32,
         EfficientNetLite0::new(true, &device),
     );
-    let a = pollster::block_on(golden::efficientnet(&net, &device));
+    let a = pollster::block_on(golden::efficientnet(&net, &device, &photos().1));
     println!("efficientnet-lite0: {a}");
     assert_eq!(a.cases, 3);
     assert!(a.min_cosine >= 0.9999, "{a}");

@@ -40,7 +40,7 @@ fn report(tower: &str, compute: &Compute, a: &Agreement) {
 async fn facenet_matches_face_api_in_browser() {
     for compute in backends().await {
         let net = load(FaceNet::new(&compute.device), FACENET);
-        let a = golden::facenet(&net, &compute.device).await;
+        let a = golden::facenet(&net, &compute.device, &photo(FACES_PHOTO)).await;
         report("facenet", &compute, &a);
         assert_eq!(a.cases, 7);
         assert!(a.min_cosine >= 0.9999 && a.max_abs_diff <= 1e-3, "{a}");
@@ -51,7 +51,7 @@ async fn facenet_matches_face_api_in_browser() {
 async fn face_detector_matches_face_api_in_browser() {
     for compute in backends().await {
         let net = load(FaceDetector::new(&compute.device), DETECTOR);
-        let a = golden::face_detector(&net, &compute.device).await;
+        let a = golden::face_detector(&net, &compute.device, &photo(FACES_PHOTO)).await;
         report("face detector", &compute, &a);
         assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
         assert!(a.extra("max box corner error px").unwrap() <= 1.0, "{a}");
@@ -62,7 +62,7 @@ async fn face_detector_matches_face_api_in_browser() {
 async fn efficientnet_matches_pytorch_in_browser() {
     for compute in backends().await {
         let net = load(EfficientNetLite0::new(true, &compute.device), EFFICIENTNET);
-        let a = golden::efficientnet(&net, &compute.device).await;
+        let a = golden::efficientnet(&net, &compute.device, &photo(HEADSHOT_PHOTO)).await;
         report("efficientnet-lite0", &compute, &a);
         assert!(a.min_cosine >= 0.9999, "{a}");
         assert!(a.extra("max logit |diff|").unwrap() <= 1e-3, "{a}");

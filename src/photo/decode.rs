@@ -29,8 +29,18 @@ impl Default for DecodeLimits {
     }
 }
 
-/// Decodes a JPEG, PNG or WebP file, applies its EXIF orientation, and returns RGB pixels.
+/// Decodes a JPEG, PNG or WebP file, applies its EXIF orientation, and returns RGB pixels
+/// (transparent parts composited onto white).
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Photo, PhotoError> {
+    decode_on(bytes, limits, [255, 255, 255])
+}
+
+/// Like [`decode`], compositing transparent parts onto `background`.
+pub fn decode_on(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    background: [u8; 3],
+) -> Result<Photo, PhotoError> {
     if bytes.is_empty() {
         return Err(PhotoError::Empty);
     }
@@ -70,22 +80,33 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Photo, PhotoError> 
 
     let (width, height) = (image.width() as usize, image.height() as usize);
     let rgb = if image.color().has_alpha() {
-        flatten_on_white(&image.into_rgba8())
+        flatten(&image.into_rgba8(), background)
     } else {
         image.into_rgb8().into_raw()
     };
     Ok(Photo::from_rgb8(width, height, rgb).expect("decoder returns width × height pixels"))
 }
 
-/// Composites RGBA over white. Transparent pixels keep arbitrary colours that differ between image
-/// sources (emoji vendors, say); a fixed background makes them carry no signal.
-fn flatten_on_white(rgba: &::image::RgbaImage) -> Vec<u8> {
+/// Composites RGBA over an opaque `background`, with Pillow's `alpha_composite` arithmetic (so that
+/// pictures made with Pillow are reproduced exactly). Transparent pixels keep arbitrary colours that
+/// differ between image sources (emoji vendors, say); a fixed background makes them carry no signal.
+fn flatten(rgba: &::image::RgbaImage, background: [u8; 3]) -> Vec<u8> {
+    const PRECISION: u32 = 7;
+    let div255 = |a: u32| ((a >> 8) + a) >> 8;
     let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
     for px in rgba.pixels() {
-        let alpha = u16::from(px[3]);
+        let alpha = u32::from(px[3]);
+        if alpha == 0 {
+            rgb.extend_from_slice(&background);
+            continue;
+        }
+        // Pillow: coef1 = a·255·255·2^7 / (a·255 + 255·(255 − a)), coef2 = 255·2^7 − coef1.
+        let out_alpha = alpha * 255 + 255 * (255 - alpha);
+        let coef1 = alpha * 255 * 255 * (1 << PRECISION) / out_alpha;
+        let coef2 = 255 * (1 << PRECISION) - coef1;
         for c in 0..3 {
-            let v = (u16::from(px[c]) * alpha + 255 * (255 - alpha) + 127) / 255;
-            rgb.push(v as u8);
+            let mixed = u32::from(px[c]) * coef1 + u32::from(background[c]) * coef2;
+            rgb.push((div255(mixed + (0x80 << PRECISION)) >> PRECISION) as u8);
         }
     }
     rgb

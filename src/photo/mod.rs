@@ -6,8 +6,8 @@
 mod decode;
 mod resample;
 
-pub use decode::{DecodeLimits, decode};
-pub use resample::{resize_bicubic, resize_bilinear_tf};
+pub use decode::{DecodeLimits, decode, decode_on};
+pub use resample::{resize_bicubic, resize_bilinear_tf, resize_lanczos};
 
 /// Why a photo could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -141,6 +141,16 @@ impl Photo {
             width: side,
             height: side,
         })
+    }
+
+    /// Pastes `other` with its top-left corner at (`x`, `y`); parts outside are dropped.
+    pub fn paste(&mut self, other: &Photo, x: usize, y: usize) {
+        for row in 0..other.height.min(self.height.saturating_sub(y)) {
+            let width = other.width.min(self.width.saturating_sub(x));
+            let src = row * other.width * 3;
+            let dst = ((y + row) * self.width + x) * 3;
+            self.rgb[dst..dst + width * 3].copy_from_slice(&other.rgb[src..src + width * 3]);
+        }
     }
 
     /// Converts to a float image (0..=255) without resampling.

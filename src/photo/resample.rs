@@ -40,10 +40,42 @@ pub fn resize_bilinear_tf(src: &FloatImage, width: usize, height: usize) -> Floa
 /// a = −0.5 cubic kernel widened by the scale when shrinking (antialiasing), horizontal pass first,
 /// both passes in Pillow's 22-bit fixed point with the 8-bit intermediate rounding it does.
 pub fn resize_bicubic(src: &Photo, width: usize, height: usize) -> Photo {
+    resize_convolution(src, width, height, Filter::Bicubic)
+}
+
+/// Pillow's `Image.resize(size, LANCZOS)`: the same convolution with a 3-lobe Lanczos kernel.
+pub fn resize_lanczos(src: &Photo, width: usize, height: usize) -> Photo {
+    resize_convolution(src, width, height, Filter::Lanczos3)
+}
+
+/// The kernels of Pillow's convolution resampler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    Bicubic,
+    Lanczos3,
+}
+
+impl Filter {
+    fn support(self) -> f64 {
+        match self {
+            Filter::Bicubic => 2.0,
+            Filter::Lanczos3 => 3.0,
+        }
+    }
+
+    fn weight(self, x: f64) -> f64 {
+        match self {
+            Filter::Bicubic => cubic(x),
+            Filter::Lanczos3 => lanczos3(x),
+        }
+    }
+}
+
+fn resize_convolution(src: &Photo, width: usize, height: usize, filter: Filter) -> Photo {
     let horizontal = if width == src.width() {
         src.clone()
     } else {
-        let taps = Taps::new(src.width(), width);
+        let taps = Taps::new(src.width(), width, filter);
         let mut rgb = Vec::with_capacity(width * src.height() * 3);
         for y in 0..src.height() {
             let row = &src.as_rgb8()[y * src.width() * 3..(y + 1) * src.width() * 3];
@@ -63,7 +95,7 @@ pub fn resize_bicubic(src: &Photo, width: usize, height: usize) -> Photo {
     if height == src.height() {
         return horizontal;
     }
-    let taps = Taps::new(src.height(), height);
+    let taps = Taps::new(src.height(), height, filter);
     let mut rgb = Vec::with_capacity(width * height * 3);
     let data = horizontal.as_rgb8();
     for y in 0..height {
@@ -99,11 +131,10 @@ struct Taps {
 }
 
 impl Taps {
-    fn new(input: usize, output: usize) -> Self {
-        const SUPPORT: f64 = 2.0; // the cubic kernel is zero beyond ±2
+    fn new(input: usize, output: usize, filter: Filter) -> Self {
         let scale = input as f64 / output as f64;
         let filter_scale = scale.max(1.0);
-        let support = SUPPORT * filter_scale;
+        let support = filter.support() * filter_scale;
         let window = support.ceil() as usize * 2 + 1;
         let mut bounds = Vec::with_capacity(output);
         let mut weights = vec![0i32; output * window];
@@ -113,7 +144,7 @@ impl Taps {
             let end = (((center + support + 0.5) as i64).max(0) as usize).min(input);
             let count = end - start;
             let raw: Vec<f64> = (0..count)
-                .map(|i| cubic(((start + i) as f64 - center + 0.5) / filter_scale))
+                .map(|i| filter.weight(((start + i) as f64 - center + 0.5) / filter_scale))
                 .collect();
             let total: f64 = raw.iter().sum();
             for (i, w) in raw.iter().enumerate() {
@@ -147,6 +178,23 @@ fn cubic(x: f64) -> f64 {
         ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
     } else if x < 2.0 {
         (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// Lanczos kernel with 3 lobes: `sinc(x) · sinc(x / 3)` inside ±3.
+fn lanczos3(x: f64) -> f64 {
+    fn sinc(x: f64) -> f64 {
+        if x == 0.0 {
+            1.0
+        } else {
+            let px = std::f64::consts::PI * x;
+            px.sin() / px
+        }
+    }
+    if (-3.0..3.0).contains(&x) {
+        sinc(x) * sinc(x / 3.0)
     } else {
         0.0
     }

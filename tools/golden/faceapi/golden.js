@@ -19,7 +19,7 @@
 // Run from the repo root:
 //   node tools/golden/faceapi/golden.js --out tests/fixtures/golden/faceapi.json
 // Options: --modules DIR (default /tmp/photolink-golden/faceapi/node_modules), --tarballs DIR,
-//          --image PNG (default tests/fixtures/images/nba_4faces_536x396.png), --backend cpu|wasm,
+//          --image PNG (default models/golden/nba_4faces_536x396.png), --backend cpu|wasm,
 //          --no-wasm (skip the wasm agreement run), --emit PATH (internal: write raw results and exit).
 'use strict';
 
@@ -33,7 +33,7 @@ function parseArgs(argv) {
   const a = {
     modules: '/tmp/photolink-golden/faceapi/node_modules',
     tarballs: '/tmp/photolink-golden/faceapi/tarballs',
-    image: 'tests/fixtures/images/nba_4faces_536x396.png',
+    image: 'models/golden/nba_4faces_536x396.png',
     out: 'tests/fixtures/golden/faceapi.json',
     backend: 'cpu',
     wasm: true,
