@@ -231,3 +231,66 @@ pub fn open_bundle(
     }
     Ok(linker)
 }
+
+/// How much the int8 bundle changes the ranking, against exact f32 scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizationCheck {
+    /// Test mentions compared.
+    pub mentions: usize,
+    /// Fraction whose top-1 entity is the same.
+    pub top1_agreement: f64,
+    /// acc@1 with exact f32 vectors.
+    pub acc1_f32: f64,
+    /// acc@1 with the bundle's int8 shards.
+    pub acc1_int8: f64,
+    /// Over the mentions whose top-1 differs, the largest exact-f32 score gap between the two
+    /// entities: how close to a tie every swap was (0 when none differs).
+    pub worst_swap_gap: f32,
+}
+
+/// Ranks `run`'s test mentions against every entity twice — exact f32 dot products, and the
+/// bundle's int8 search — and compares.
+pub fn quantization_check(run: &crate::train::LoadedRun, bundle: &Path) -> Result<QuantizationCheck, ExportError> {
+    let reader = crate::kb::BundleReader::open(bundle)?;
+    let shards = reader.load_shards()?;
+    let mut metadata = Vec::new();
+    for entry in reader.manifest().shards() {
+        metadata.push(reader.load_metadata(entry)?);
+    }
+    let (images, gold, texts) = run.vectors(crate::data::Split::Test);
+    let ids = run.entity_ids();
+    let dim = run.config.dim;
+    let position: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let score = |v: &[f32], entity: usize| -> f32 {
+        v.iter().zip(&texts[entity * dim..(entity + 1) * dim]).map(|(a, b)| a * b).sum()
+    };
+    let (mut agree, mut right_f32, mut right_int8) = (0usize, 0usize, 0usize);
+    let mut worst_swap_gap = 0f32;
+    for (v, &g) in images.chunks(dim).zip(&gold) {
+        let exact = crate::kb::exact_f32(v, &texts, 1)?[0].index as usize;
+        let query = crate::kb::Query::new(v, &reader.manifest().quantization)?;
+        let hit = crate::kb::search(&query, &shards, 1)?[0].index;
+        let id = metadata
+            .iter()
+            .find_map(|m| m.get(hit))
+            .map(|m| m.id.clone())
+            .unwrap_or_default();
+        agree += usize::from(ids[exact] == id);
+        if ids[exact] != id {
+            if let Some(&picked) = position.get(id.as_str()) {
+                worst_swap_gap = worst_swap_gap.max(score(v, exact) - score(v, picked));
+            }
+        }
+        right_f32 += usize::from(exact == g);
+        right_int8 += usize::from(id == ids[g]);
+    }
+    let n = gold.len().max(1) as f64;
+    Ok(QuantizationCheck {
+        mentions: gold.len(),
+        top1_agreement: agree as f64 / n,
+        acc1_f32: right_f32 as f64 / n,
+        acc1_int8: right_int8 as f64 / n,
+        worst_swap_gap,
+    })
+}

@@ -63,6 +63,10 @@ mod cli {
             /// Also write the report as JSON here.
             #[arg(long)]
             json: Option<PathBuf>,
+            /// Also rank the test mentions with this exported bundle's int8 shards and compare with
+            /// exact f32 scoring (top-1 agreement, acc@1 of both).
+            #[arg(long)]
+            bundle: Option<PathBuf>,
         },
         /// Train and evaluate InfoNCE, +self, +hard and all three with one seed and budget.
         Ablate {
@@ -311,8 +315,10 @@ mod cli {
                 println!("run: {}", out.display());
                 Ok(())
             }
-            Command::Eval { run, json } => {
-                let (test, dev) = train::evaluate(&run)?;
+            Command::Eval { run, json, bundle } => {
+                let loaded = train::LoadedRun::open(&run)?;
+                let test = loaded.evaluate(data::Split::Test);
+                let dev = loaded.evaluate(data::Split::Dev).all;
                 println!(
                     "dev acc@1 {:.1}% ({} mentions)",
                     100.0 * dev.acc1,
@@ -325,6 +331,18 @@ mod cli {
                 );
                 if let Some(path) = json {
                     std::fs::write(&path, serde_json::to_vec_pretty(&test)?)?;
+                }
+                if let Some(bundle) = bundle {
+                    let q = photolink::export::quantization_check(&loaded, &bundle)?;
+                    println!(
+                        "int8 bundle vs exact f32 on {} test mentions: top-1 agreement {:.2}%, acc@1 {:.2}% (f32) vs {:.2}% (int8), Δ {:+.2} points; worst f32 score gap of a swapped top-1 {:.5}",
+                        q.mentions,
+                        100.0 * q.top1_agreement,
+                        100.0 * q.acc1_f32,
+                        100.0 * q.acc1_int8,
+                        100.0 * (q.acc1_int8 - q.acc1_f32),
+                        q.worst_swap_gap
+                    );
                 }
                 Ok(())
             }

@@ -33,7 +33,7 @@ use crate::model::{Heads, HeadsConfig, ImageTowerKind};
 use crate::rng::SplitMix64;
 use crate::towers::tokenizer::TokenizerError;
 
-use eval::{EvalReport, LookAlikes, RankMetrics};
+use eval::{EvalReport, LookAlikes};
 use features::Features;
 
 /// Which of the three losses train.
@@ -312,7 +312,7 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
             config.image_tower,
             config.views,
             &config.augment,
-            config.seed,
+            config.view_seed,
         ),
         &compute.device,
     )?;
@@ -695,40 +695,87 @@ fn save_checkpoint(
     Ok(())
 }
 
-/// Test metrics of a finished run's heads.
-pub fn evaluate(run_dir: &Path) -> Result<(EvalReport, RankMetrics), TrainError> {
-    let path = run_dir.join("config.json");
-    let config: TrainConfig =
-        serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
-            .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
-    let (dataset, _) = Dataset::load(
-        &config.data.join("kb.jsonl"),
-        &config.data.join("mentions.jsonl"),
-        &config.data.join("images"),
-    )?;
-    let compute = Compute::cpu();
-    let features = features::load_or_compute(
-        &dataset,
-        &config.data,
-        &config.models,
-        (
-            config.image_tower,
-            config.views,
-            &config.augment,
-            config.seed,
-        ),
-        &compute.device,
-    )?;
-    let context = Context::new(&dataset, &features, &config);
-    let heads = HeadsConfig {
-        image_tower: config.image_tower,
-        dim: config.dim,
-        temperature: config.temperature,
+/// A finished run with everything needed to evaluate it: its config, data, cached features and
+/// trained heads.
+pub struct LoadedRun {
+    /// The run's configuration.
+    pub config: TrainConfig,
+    dataset: Dataset,
+    features: Features,
+    heads: Heads,
+    device: Device,
+}
+
+impl LoadedRun {
+    /// Loads `run_dir` (computing the features if their cache is gone).
+    pub fn open(run_dir: &Path) -> Result<Self, TrainError> {
+        let path = run_dir.join("config.json");
+        let config: TrainConfig =
+            serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
+                .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+        let (dataset, _) = Dataset::load(
+            &config.data.join("kb.jsonl"),
+            &config.data.join("mentions.jsonl"),
+            &config.data.join("images"),
+        )?;
+        let device = Compute::cpu().device;
+        let features = features::load_or_compute(
+            &dataset,
+            &config.data,
+            &config.models,
+            (config.image_tower, config.views, &config.augment, config.view_seed),
+            &device,
+        )?;
+        let heads_path = run_dir.join("heads.bpk");
+        let heads = HeadsConfig {
+            image_tower: config.image_tower,
+            dim: config.dim,
+            temperature: config.temperature,
+        }
+        .init(config.seed, &device)
+        .try_load_file(&heads_path)
+        .map_err(|e| TrainError::Run(format!("{}: {e:?} (is the run finished?)", heads_path.display())))?;
+        Ok(Self {
+            config,
+            dataset,
+            features,
+            heads,
+            device,
+        })
     }
-    .init(config.seed, &compute.device)
-    .try_load_file(run_dir.join("heads.bpk"))
-    .map_err(|e| TrainError::Run(format!("{}: {e:?}", run_dir.join("heads.bpk").display())))?;
-    let test = context.evaluate(&heads, Split::Test, &compute.device);
-    let dev = context.evaluate(&heads, Split::Dev, &compute.device).all;
-    Ok((test, dev))
+
+    /// Metrics of `split` over the whole KB, by exact f32 scoring.
+    pub fn evaluate(&self, split: Split) -> EvalReport {
+        Context::new(&self.dataset, &self.features, &self.config).evaluate(&self.heads, split, &self.device)
+    }
+
+    /// Unit image vectors of `split`'s mentions (row-major), their gold entity indices, and the unit
+    /// text vectors of every entity (row-major, KB order).
+    pub fn vectors(&self, split: Split) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
+        let context = Context::new(&self.dataset, &self.features, &self.config);
+        let gold = match split {
+            Split::Train => context.train_entities.clone(),
+            Split::Dev => context.dev_entities.clone(),
+            Split::Test => context.test_entities.clone(),
+        };
+        let heads = self.heads.valid();
+        let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+        let images = read(heads.embed_images(Tensor::from_data(
+            TensorData::new(self.features.split(split).to_vec(), [gold.len(), self.features.dim]),
+            &self.device,
+        )));
+        let texts = read(heads.embed_texts(Tensor::from_data(
+            TensorData::new(
+                self.features.text.clone(),
+                [context.entities, crate::towers::minilm::HIDDEN],
+            ),
+            &self.device,
+        )));
+        (images, gold, texts)
+    }
+
+    /// Entity ids in KB order.
+    pub fn entity_ids(&self) -> Vec<String> {
+        self.dataset.entities().iter().map(|e| e.id.clone()).collect()
+    }
 }
