@@ -250,7 +250,10 @@ pub struct QuantizationCheck {
 
 /// Ranks `run`'s test mentions against every entity twice — exact f32 dot products, and the
 /// bundle's int8 search — and compares.
-pub fn quantization_check(run: &crate::train::LoadedRun, bundle: &Path) -> Result<QuantizationCheck, ExportError> {
+pub fn quantization_check(
+    run: &crate::train::LoadedRun,
+    bundle: &Path,
+) -> Result<QuantizationCheck, ExportError> {
     let reader = crate::kb::BundleReader::open(bundle)?;
     let shards = reader.load_shards()?;
     let mut metadata = Vec::new();
@@ -260,10 +263,16 @@ pub fn quantization_check(run: &crate::train::LoadedRun, bundle: &Path) -> Resul
     let (images, gold, texts) = run.vectors(crate::data::Split::Test);
     let ids = run.entity_ids();
     let dim = run.config.dim;
-    let position: std::collections::HashMap<&str, usize> =
-        ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let position: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let score = |v: &[f32], entity: usize| -> f32 {
-        v.iter().zip(&texts[entity * dim..(entity + 1) * dim]).map(|(a, b)| a * b).sum()
+        v.iter()
+            .zip(&texts[entity * dim..(entity + 1) * dim])
+            .map(|(a, b)| a * b)
+            .sum()
     };
     let (mut agree, mut right_f32, mut right_int8) = (0usize, 0usize, 0usize);
     let mut worst_swap_gap = 0f32;

@@ -531,87 +531,29 @@ fn run_epoch(
             .iter()
             .flat_map(|&e| f.text[e * 384..(e + 1) * 384].iter().copied())
             .collect();
-        let tensor = |data: Vec<f32>, width: usize| {
-            Tensor::<2>::from_data(TensorData::new(data, [b, width]), device)
-        };
-        let view_a = heads.embed_images(tensor(a, dim));
-        let view_b = heads.embed_images(tensor(v, dim));
-        let text = heads.embed_texts(tensor(texts, 384));
-        let scale = heads.scale();
-
-        let infonce = (loss::cross_modal_infonce(view_a.clone(), text.clone(), scale.clone())
-            + loss::cross_modal_infonce(view_b.clone(), text.clone(), scale.clone()))
-            / 2.0;
-        let mut total = if config.losses.infonce {
-            Some(infonce.clone())
-        } else {
-            None
-        };
-        let add = |total: Option<Tensor<1>>, term: Tensor<1>| match total {
-            Some(t) => Some(t + term),
-            None => Some(term),
-        };
-        let mut self_value = 0.0;
-        if config.losses.self_contrastive {
-            let term = loss::image_self_contrastive(
-                view_a.clone(),
-                view_b.clone(),
-                &entities,
-                scale.clone(),
-            );
-            self_value = scalar(&term);
-            total = add(total, term * config.lambda_self);
-        }
-        let mut hard_value = 0.0;
-        let a_host = view_a
-            .clone()
-            .detach()
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .expect("f32");
-        if config.losses.hard_negative {
-            let bank_used = (!bank.is_empty()).then_some(&bank);
-            let candidates =
-                loss::hard_negative_candidates(&a_host, &entities, bank_used, config.hard_k);
-            let bank_tensor = bank_used.map(|bank| {
-                Tensor::<2>::from_data(
-                    TensorData::new(bank.flat(), [bank.len(), config.dim]),
-                    device,
-                )
-            });
-            let term = loss::hard_negative(
-                text.clone(),
-                view_a.clone(),
-                bank_tensor,
-                &candidates,
-                scale.clone(),
-            );
-            hard_value = scalar(&term);
-            total = add(total, term * config.lambda_hard);
-        }
-        bank.push(&a_host, &entities);
-        let total = total.expect("LossSet::parse refuses an empty set");
-        let value = scalar(&total);
-        if !value.is_finite() {
-            return Err(TrainError::NonFinite {
-                epoch,
-                step: step + 1,
-                value,
-            });
-        }
-        let grads = GradientsParams::from_grads(total.backward(), &heads);
         // Cosine decay to zero over the whole run: the last epochs settle instead of jittering, so
         // the final weights (the ones exported and evaluated) are not a lucky or unlucky step.
         let done = (epoch - 1) as f64 + step as f64 / plan.len() as f64;
         let lr = config.learning_rate
             * 0.5
             * (1.0 + (std::f64::consts::PI * done / config.epochs as f64).cos());
-        heads = optimizer.step(lr, heads, grads);
-
-        sum += f64::from(value);
-        sum_cm += f64::from(scalar(&infonce));
-        sum_self += f64::from(self_value);
-        sum_hard += f64::from(hard_value);
+        let batch = StepBatch {
+            view_a: a,
+            view_b: v,
+            texts,
+            entities,
+        };
+        let (next, losses) = train_step(heads, optimizer, &batch, &mut bank, config, lr, device)
+            .map_err(|value| TrainError::NonFinite {
+                epoch,
+                step: step + 1,
+                value,
+            })?;
+        heads = next;
+        sum += f64::from(losses.total);
+        sum_cm += f64::from(losses.infonce);
+        sum_self += f64::from(losses.self_contrastive);
+        sum_hard += f64::from(losses.hard_negative);
         images += 2 * b;
         progress.set_prefix(format!("loss {:.4}", sum / (step + 1) as f64));
         progress.inc(1);
@@ -642,6 +584,116 @@ fn run_epoch(
         metrics.images_per_second
     );
     Ok((heads, metrics))
+}
+
+/// One optimiser step's inputs: two cached image-feature views and the text features of `b`
+/// training photos of distinct entities, row-major.
+pub struct StepBatch {
+    /// First view of each photo, `[b, image feature dim]`.
+    pub view_a: Vec<f32>,
+    /// Another view of the same photos.
+    pub view_b: Vec<f32>,
+    /// Each photo's entity text features, `[b, 384]`.
+    pub texts: Vec<f32>,
+    /// Each photo's entity index (photos of one entity are each other's positives).
+    pub entities: Vec<usize>,
+}
+
+/// The loss values of one step (0 for a loss that is off; `infonce` is always measured).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLosses {
+    /// The weighted sum that was minimised.
+    pub total: f32,
+    /// Cross-modal InfoNCE, averaged over both views.
+    pub infonce: f32,
+    /// Image self-contrastive.
+    pub self_contrastive: f32,
+    /// Hard-negative contrastive.
+    pub hard_negative: f32,
+}
+
+/// One optimiser step of the heads on `batch` with the losses `config` switches on, at learning
+/// rate `lr`; `bank` keeps earlier image vectors as extra hard negatives. A non-finite loss is
+/// returned as `Err(value)` before any weight changes.
+pub fn train_step(
+    heads: Heads,
+    optimizer: &mut burn::optim::ModuleOptimizer,
+    batch: &StepBatch,
+    bank: &mut MemoryBank,
+    config: &TrainConfig,
+    lr: f64,
+    device: &Device,
+) -> Result<(Heads, StepLosses), f32> {
+    let b = batch.entities.len();
+    let entities = &batch.entities;
+    let tensor = |data: &[f32]| {
+        let width = data.len() / b.max(1);
+        Tensor::<2>::from_data(TensorData::new(data.to_vec(), [b, width]), device)
+    };
+    let view_a = heads.embed_images(tensor(&batch.view_a));
+    let view_b = heads.embed_images(tensor(&batch.view_b));
+    let text = heads.embed_texts(tensor(&batch.texts));
+    let scale = heads.scale();
+
+    let infonce = (loss::cross_modal_infonce(view_a.clone(), text.clone(), scale.clone())
+        + loss::cross_modal_infonce(view_b.clone(), text.clone(), scale.clone()))
+        / 2.0;
+    let mut total = config.losses.infonce.then(|| infonce.clone());
+    let add = |total: Option<Tensor<1>>, term: Tensor<1>| match total {
+        Some(t) => Some(t + term),
+        None => Some(term),
+    };
+    let mut self_value = 0.0;
+    if config.losses.self_contrastive {
+        let term =
+            loss::image_self_contrastive(view_a.clone(), view_b.clone(), entities, scale.clone());
+        self_value = scalar(&term);
+        total = add(total, term * config.lambda_self);
+    }
+    let mut hard_value = 0.0;
+    let a_host = view_a
+        .clone()
+        .detach()
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("f32");
+    if config.losses.hard_negative {
+        let bank_used = (!bank.is_empty()).then_some(&*bank);
+        let candidates =
+            loss::hard_negative_candidates(&a_host, entities, bank_used, config.hard_k);
+        let bank_tensor = bank_used.map(|bank| {
+            Tensor::<2>::from_data(
+                TensorData::new(bank.flat(), [bank.len(), config.dim]),
+                device,
+            )
+        });
+        let term = loss::hard_negative(
+            text.clone(),
+            view_a.clone(),
+            bank_tensor,
+            &candidates,
+            scale.clone(),
+        );
+        hard_value = scalar(&term);
+        total = add(total, term * config.lambda_hard);
+    }
+    bank.push(&a_host, entities);
+    let total = total.expect("LossSet::parse refuses an empty set");
+    let value = scalar(&total);
+    if !value.is_finite() {
+        return Err(value);
+    }
+    let grads = GradientsParams::from_grads(total.backward(), &heads);
+    let heads = optimizer.step(lr, heads, grads);
+    Ok((
+        heads,
+        StepLosses {
+            total: value,
+            infonce: scalar(&infonce),
+            self_contrastive: self_value,
+            hard_negative: hard_value,
+        },
+    ))
 }
 
 fn scalar(t: &Tensor<1>) -> f32 {
@@ -723,7 +775,12 @@ impl LoadedRun {
             &dataset,
             &config.data,
             &config.models,
-            (config.image_tower, config.views, &config.augment, config.view_seed),
+            (
+                config.image_tower,
+                config.views,
+                &config.augment,
+                config.view_seed,
+            ),
             &device,
         )?;
         let heads_path = run_dir.join("heads.bpk");
@@ -734,7 +791,12 @@ impl LoadedRun {
         }
         .init(config.seed, &device)
         .try_load_file(&heads_path)
-        .map_err(|e| TrainError::Run(format!("{}: {e:?} (is the run finished?)", heads_path.display())))?;
+        .map_err(|e| {
+            TrainError::Run(format!(
+                "{}: {e:?} (is the run finished?)",
+                heads_path.display()
+            ))
+        })?;
         Ok(Self {
             config,
             dataset,
@@ -746,7 +808,11 @@ impl LoadedRun {
 
     /// Metrics of `split` over the whole KB, by exact f32 scoring.
     pub fn evaluate(&self, split: Split) -> EvalReport {
-        Context::new(&self.dataset, &self.features, &self.config).evaluate(&self.heads, split, &self.device)
+        Context::new(&self.dataset, &self.features, &self.config).evaluate(
+            &self.heads,
+            split,
+            &self.device,
+        )
     }
 
     /// Unit image vectors of `split`'s mentions (row-major), their gold entity indices, and the unit
@@ -761,7 +827,10 @@ impl LoadedRun {
         let heads = self.heads.valid();
         let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
         let images = read(heads.embed_images(Tensor::from_data(
-            TensorData::new(self.features.split(split).to_vec(), [gold.len(), self.features.dim]),
+            TensorData::new(
+                self.features.split(split).to_vec(),
+                [gold.len(), self.features.dim],
+            ),
             &self.device,
         )));
         let texts = read(heads.embed_texts(Tensor::from_data(
@@ -776,6 +845,10 @@ impl LoadedRun {
 
     /// Entity ids in KB order.
     pub fn entity_ids(&self) -> Vec<String> {
-        self.dataset.entities().iter().map(|e| e.id.clone()).collect()
+        self.dataset
+            .entities()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect()
     }
 }

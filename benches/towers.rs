@@ -1,0 +1,94 @@
+//! Forward latency of each pretrained image tower on the CPU backend (burn-flex), batch 1 and 32:
+//! FaceNet (150×150 → 128-d), EfficientNet-Lite0 features (224×224 → 1280-d) and the
+//! TinyFaceDetector (416×416 → box grid), including the read-back of the output to the host, as the
+//! linker does. Needs the converted weights: `photolink assets fetch` first.
+//!
+//! `cargo bench --bench towers` (`TOWERS_BENCH_BATCHES=1` limits the batch sizes).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use photolink::assets::{self, TowerId};
+use photolink::rng::SplitMix64;
+use photolink::towers::efficientnet::{self, EfficientNetLite0};
+use photolink::towers::face_detector::{self, FaceDetector};
+use photolink::towers::facenet::{self, FaceNet};
+use photolink::towers::weights::Precision;
+
+fn load<M: burn::module::Module>(tower: TowerId, module: M) -> M {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
+    assets::load(&models, tower, Precision::F32, module)
+        .unwrap_or_else(|e| panic!("{e} — the tower benchmark needs `photolink assets fetch`"))
+}
+
+/// A batch of `n` normalised-looking images (values do not change the cost of a dense network).
+fn images(n: usize, side: usize, device: &Device) -> Tensor<4> {
+    let mut rng = SplitMix64::new(n as u64);
+    let data: Vec<f32> = (0..n * 3 * side * side)
+        .map(|_| rng.normal() as f32)
+        .collect();
+    Tensor::from_data(TensorData::new(data, [n, 3, side, side]), device)
+}
+
+fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().expect("f32 output")
+}
+
+fn batches() -> Vec<usize> {
+    match std::env::var("TOWERS_BENCH_BATCHES") {
+        Ok(list) => list
+            .split(',')
+            .map(|b| {
+                b.trim()
+                    .parse()
+                    .expect("TOWERS_BENCH_BATCHES: comma-separated sizes")
+            })
+            .collect(),
+        Err(_) => vec![1, 32],
+    }
+}
+
+fn towers(c: &mut Criterion) {
+    let device = Device::flex();
+    let facenet = load(TowerId::Facenet, FaceNet::new(&device));
+    let efficientnet = assets::load_part(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"),
+        TowerId::EfficientnetLite0,
+        Precision::F32,
+        EfficientNetLite0::new(false, &device),
+        &["fc."],
+    )
+    .unwrap_or_else(|e| panic!("{e} — the tower benchmark needs `photolink assets fetch`"));
+    let detector = load(TowerId::FaceDetector, FaceDetector::new(&device));
+
+    let mut group = c.benchmark_group("tower forward, CPU (burn-flex)");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(2));
+    group.measurement_time(Duration::from_secs(10));
+    for batch in batches() {
+        group.throughput(Throughput::Elements(batch as u64));
+        let faces = images(batch, facenet::INPUT_SIZE, &device);
+        group.bench_with_input(BenchmarkId::new("facenet 150", batch), &faces, |b, x| {
+            b.iter(|| black_box(read(facenet.forward(x.clone()))))
+        });
+        let photos = images(batch, efficientnet::INPUT_SIZE, &device);
+        group.bench_with_input(
+            BenchmarkId::new("efficientnet-lite0 224", batch),
+            &photos,
+            |b, x| b.iter(|| black_box(read(efficientnet.features(x.clone())))),
+        );
+        let scenes = images(batch, face_detector::DEFAULT_INPUT_SIZE, &device);
+        group.bench_with_input(
+            BenchmarkId::new("face detector 416", batch),
+            &scenes,
+            |b, x| b.iter(|| black_box(read(detector.forward(x.clone())))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, towers);
+criterion_main!(benches);
