@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -108,6 +109,8 @@ for (const backend of ["webgpu", "cpu"]) {
     const shown = await page.textContent("#backend");
     if (backend === "webgpu") assert.match(shown, /WebGPU/, `expected WebGPU, page says: ${shown}`);
     else assert.match(shown, /CPU/, `expected the CPU, page says: ${shown}`);
+    // The page as loaded, before any photo: which backend is live (committed under docs/).
+    await page.screenshot({ path: join(dirname(SCREENSHOT), `page-backend-${backend}.png`) });
 
     const linked = await linkFile(page, PHOTO);
     assert.equal(linked, "1", `expected one face, got ${linked}: ${await page.textContent("#status")}`);
@@ -139,11 +142,8 @@ test("bad photos give a message and the page keeps working", async () => {
   const { page, context, requests } = await open(`${origin}/?backend=cpu`);
   const bad = (name, bytes) => { const p = join(scratch, name); writeFileSync(p, bytes); return p; };
   const good = readFileSync(PHOTO);
-  // A PNG header announcing 20000×20000 pixels (valid CRC), with no pixel data.
-  const bomb = Buffer.from("89504e470d0a1a0a0000000d49484452000000000000000008020000000000000000", "hex");
-  bomb.writeUInt32BE(20000, 16);
-  bomb.writeUInt32BE(20000, 20);
-  bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
+  // A complete, valid 20000×20000 PNG (1-bit grey, 55 kB deflated; 400 Mpixel decoded).
+  const bomb = png(20000, 20000);
   const cases = [
     ["text.jpg", Buffer.from("this is not a photo, just text\n"), /not a JPEG, PNG or WebP/],
     ["empty.jpg", Buffer.alloc(0), /empty/],
@@ -179,6 +179,30 @@ test("a tampered shard is refused with a message and another bundle still works"
     child.kill();
   }
 });
+
+/** A valid all-black `width`×`height` PNG, 1-bit greyscale: tiny on disk, huge when decoded. */
+function png(width, height) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 1; // bit depth; colour type 0 (grey), default compression, filter, no interlace
+  const row = Buffer.alloc(1 + Math.ceil(width / 8)); // filter byte 0, then black pixels
+  const rows = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from("89504e470d0a1a0a", "hex"),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows, { level: 9 })),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
 
 /** CRC-32 as PNG chunks use it. */
 function crc32(bytes) {
