@@ -359,7 +359,19 @@ mod cli {
                     .map_or_else(|| "benchmark".into(), |n| n.to_string_lossy().into_owned());
                 let results = results
                     .unwrap_or_else(|| PathBuf::from(format!("docs/results/{name}-ablation.md")));
-                let command = std::env::args().collect::<Vec<_>>().join(" ");
+                // As a reader would type it: the program by name, the home folder as `~`.
+                let home = std::env::var("HOME").unwrap_or_default();
+                let command = std::iter::once("photolink".to_string())
+                    .chain(
+                        std::env::args()
+                            .skip(1)
+                            .map(|a| match a.strip_prefix(&home) {
+                                Some(rest) if !home.is_empty() => format!("~{rest}"),
+                                _ => a,
+                            }),
+                    )
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let table = train::ablate::ablate(&config, seeds, &out, &results, &command)?;
                 println!("{table}");
                 println!("written to {}", results.display());

@@ -21,9 +21,13 @@ mkdir -p "$demo"
 step "pretrained towers"
 "$photolink" assets fetch
 
+# Training runs on the GPU where there is one; here (lavapipe only) the CPU backend is faster.
+device=cpu
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then device=gpu; fi
+
 for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
     case "$bench" in
-        persons) tower=facenet; title="Basketball players (NBA summer league)"; train_args=(--epochs 40 --views 8) ;;
+        persons) tower=facenet; title="Basketball players (NBA summer league)"; train_args=(--epochs 600 --lr 1e-3 --views 8) ;;
         emoji) tower=efficientnet-lite0; title="Emoji (Unicode 16)"; train_args=(--epochs 25 --views 2) ;;
         *) echo "unknown benchmark $bench" >&2; exit 2 ;;
     esac
@@ -37,7 +41,7 @@ for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
         step "train $bench"
         resume=(); [ -d "$run/checkpoint" ] && resume=(--resume)
         "$photolink" train --data "$demo/data/$bench" --image-tower "$tower" "${train_args[@]}" \
-            --out "$run" "${resume[@]}"
+            --device "$device" --out "$run" "${resume[@]}"
     fi
 
     bundle="$demo/bundles/$bench"

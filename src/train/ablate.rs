@@ -76,7 +76,7 @@ fn table(
 ) -> String {
     let baseline = stat(&rows[0].1, |r| r.all.acc1, true).0;
     let mut out = format!(
-        "# Ablation of the three losses on `{}`\n\n\
+        "# Ablation of the three losses on the `{}` benchmark\n\n\
          Test mentions ranked against **every** entity of the knowledge base. Image tower `{}` \
          (frozen, features cached; {} augmented views per training photo), shared space {} \
          dimensions, {} epochs, batch {}, AdamW lr {}, λ_self {}, λ_hard {}, K {}, memory bank {}. \
@@ -85,7 +85,10 @@ fn table(
          the frozen image tower's space (threshold {:.4}).\n\n\
          | losses | acc@1 | Δ acc@1 | R@5 | R@10 | MRR | acc@1 look-alike (n) | acc@1 others (n) | train s |\n\
          |---|---|---|---|---|---|---|---|---|\n",
-        base.data.display(),
+        base.data.file_name().map_or_else(
+            || base.data.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        ),
         base.image_tower.name(),
         base.views,
         base.dim,
