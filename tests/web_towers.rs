@@ -6,6 +6,7 @@
 
 use burn::module::Module;
 use photolink::backend::{BackendKind, Compute};
+use photolink::photo::{DecodeLimits, Photo, decode};
 use photolink::towers::efficientnet::EfficientNetLite0;
 use photolink::towers::face_detector::FaceDetector;
 use photolink::towers::facenet::FaceNet;
@@ -19,6 +20,13 @@ const FACENET: &[u8] = include_bytes!("../models/facenet/facenet-f32.bpk");
 const DETECTOR: &[u8] = include_bytes!("../models/face_detector/face_detector-f32.bpk");
 const EFFICIENTNET: &[u8] =
     include_bytes!("../models/efficientnet_lite0/efficientnet_lite0-f32.bpk");
+// The golden photos `photolink assets fetch` composes from the headshots package (never committed).
+const FACES_PHOTO: &[u8] = include_bytes!("../models/golden/nba_4faces_536x396.png");
+const HEADSHOT_PHOTO: &[u8] = include_bytes!("../models/golden/nba_bronny_james_160.png");
+
+fn photo(bytes: &[u8]) -> Photo {
+    decode(bytes, &DecodeLimits::default()).expect("golden photo decodes")
+}
 
 async fn backends() -> Vec<Compute> {
     let gpu = Compute::gpu_async()
