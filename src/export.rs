@@ -286,10 +286,10 @@ pub fn quantization_check(
             .map(|m| m.id.clone())
             .unwrap_or_default();
         agree += usize::from(ids[exact] == id);
-        if ids[exact] != id {
-            if let Some(&picked) = position.get(id.as_str()) {
-                worst_swap_gap = worst_swap_gap.max(score(v, exact) - score(v, picked));
-            }
+        if ids[exact] != id
+            && let Some(&picked) = position.get(id.as_str())
+        {
+            worst_swap_gap = worst_swap_gap.max(score(v, exact) - score(v, picked));
         }
         right_f32 += usize::from(exact == g);
         right_int8 += usize::from(id == ids[g]);

@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
 mod cli {
     use std::path::PathBuf;
 
-    use anyhow::{Result, bail};
+    use anyhow::{Context, Result, bail};
     use clap::{Parser, Subcommand};
     use photolink::assets;
     use photolink::backend::Compute;
@@ -176,6 +176,20 @@ mod cli {
             #[arg(long)]
             f16: bool,
         },
+        /// On real headshots: face descriptor distances of each player to a flipped and a
+        /// re-cropped copy of the same photo, against the distances between different players.
+        Sanity {
+            /// A folder of headshots, one player per photo (e.g. the persons benchmark's
+            /// images/train).
+            #[arg(long)]
+            images: PathBuf,
+            /// How many photos to use (the first ones by file name).
+            #[arg(long, default_value_t = 100)]
+            players: usize,
+            /// Where the converted towers are.
+            #[arg(long, default_value = "models")]
+            models: PathBuf,
+        },
     }
 
     #[derive(Subcommand)]
@@ -295,6 +309,11 @@ mod cli {
                     Ok(())
                 }
                 AssetsAction::Check { models, f16 } => assets_check(&models, f16),
+                AssetsAction::Sanity {
+                    images,
+                    players,
+                    models,
+                } => assets_sanity(&images, players, &models),
             },
             Command::Data { action } => match action {
                 DataAction::Prepare { name, out } => {
@@ -508,6 +527,73 @@ mod cli {
             }
             _ => Err("expected x1,y1,x2,y2 with x2 > x1 and y2 > y1".into()),
         }
+    }
+
+    fn assets_sanity(
+        images: &std::path::Path,
+        players: usize,
+        models: &std::path::Path,
+    ) -> Result<()> {
+        use photolink::assets::TowerId;
+        use photolink::towers::face_detector::FaceDetector;
+        use photolink::towers::facenet::FaceNet;
+        use photolink::towers::weights::Precision;
+
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(images)
+            .with_context(|| format!("reading {}", images.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|x| {
+                    ["png", "jpg", "jpeg", "webp"]
+                        .contains(&x.to_string_lossy().to_lowercase().as_str())
+                })
+            })
+            .collect();
+        paths.sort();
+        paths.truncate(players);
+        let limits = photolink::photo::DecodeLimits::default();
+        let mut photos = Vec::new();
+        for path in &paths {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            photos.push(
+                photolink::photo::decode(&bytes, &limits)
+                    .with_context(|| format!("decoding {}", path.display()))?,
+            );
+        }
+        let device = burn::tensor::Device::flex();
+        let net = assets::load(
+            models,
+            TowerId::Facenet,
+            Precision::F32,
+            FaceNet::new(&device),
+        )?;
+        let detector = assets::load(
+            models,
+            TowerId::FaceDetector,
+            Precision::F32,
+            FaceDetector::new(&device),
+        )?;
+        let d = pollster::block_on(photolink::towers::sanity::descriptor_distances(
+            net, &detector, &photos, &device,
+        ));
+        println!(
+            "FaceNet descriptors of {} players ({} photos read; Euclidean distance, face-api.js's same-person threshold 0.6):\n",
+            d.players,
+            photos.len()
+        );
+        println!("| pair | mean distance |\n|---|---|");
+        println!("| same photo, horizontally flipped | {:.3} |", d.flipped);
+        println!(
+            "| same photo, re-cropped (box +20 %, shifted 5 %) | {:.3} |",
+            d.recropped
+        );
+        println!("| two different players (all pairs) | {:.3} |", d.other);
+        println!(
+            "\nlargest same-player distance {:.3}; smallest distance between two players {:.3}",
+            d.same_max, d.other_min
+        );
+        Ok(())
     }
 
     fn assets_check(models: &std::path::Path, f16: bool) -> Result<()> {

@@ -14,3 +14,8 @@ if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${PHOTOLINK_REAL_GPU:-}" ] \
     && [ -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then
     export VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 fi
+# Mesa's Vulkan loader complains on every start when the session has no runtime dir (CI, containers).
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    export XDG_RUNTIME_DIR="$PHOTOLINK_CACHE/runtime"
+    mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+fi

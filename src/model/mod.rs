@@ -146,6 +146,9 @@ impl Heads {
 
 /// An image tower as a module, so that it can be fine-tuned with the heads.
 #[derive(Module, Debug)]
+// One tower lives per linker or training run and is never moved in a loop: boxing it would only
+// add an indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum ImageTower {
     /// Face recognition net.
     Facenet(FaceNet),

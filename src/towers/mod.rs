@@ -8,6 +8,7 @@ pub mod face_detector;
 pub mod facenet;
 pub mod golden;
 pub mod minilm;
+pub mod sanity;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tokenizer;
 pub mod weights;

@@ -1,5 +1,5 @@
 //! The paper's ablation: the same benchmark, seed and budget trained four times — InfoNCE alone,
-//! + self-contrastive, + hard-negative, and all three — each evaluated over the whole knowledge base,
+//! plus self-contrastive, plus hard-negative, and all three — each evaluated over the whole knowledge base,
 //! written as one markdown table with the command that made it.
 
 use std::path::Path;

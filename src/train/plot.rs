@@ -10,6 +10,8 @@ use super::EpochMetrics;
 /// Where Debian keeps the font the plot labels need (`fonts-dejavu-core`, installed by setup).
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
+/// A loss curve of the plot: its legend, colour and value per epoch.
+type LossSeries = (&'static str, RGBColor, fn(&EpochMetrics) -> f64);
 fn register_font() -> Result<(), String> {
     static REGISTERED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     REGISTERED
@@ -52,7 +54,7 @@ pub fn draw(metrics: &[EpochMetrics], path: &Path, title: &str) -> Result<(), St
         .y_desc("loss")
         .draw()
         .map_err(|e| e.to_string())?;
-    let series: [(&str, RGBColor, fn(&EpochMetrics) -> f64); 4] = [
+    let series: [LossSeries; 4] = [
         ("total", BLACK, |m| m.loss),
         ("InfoNCE", BLUE, |m| m.loss_infonce),
         ("self", GREEN, |m| m.loss_self),
