@@ -10,6 +10,9 @@
 //   face-api:  faceapi.html loads face-api.js + its recognition net, then
 //              `computeFaceDescriptor(150×150 canvas of the same box)` incl. read-back.
 //
+// face-api.js's bundle carries tfjs's wasm, webgl and cpu backends; the webgpu one is tfjs's own
+// package at the same version (4.22.0), registered on face-api.js's tfjs.
+//
 // Usage (tools/browser-bench.sh prepares the site and the packages):
 //   node benches/browser/run.mjs --bin photolink --site SITE --photo PHOTO [--runs 3] [--warm 10] [--out FILE.md]
 import { spawn, execFileSync } from "node:child_process";
@@ -42,6 +45,8 @@ cpSync(join(modules, "@vladmandic/face-api/model"), join(bench, "face-api/model"
 cpSync(join(modules, "@tensorflow/tfjs-backend-wasm/dist"), join(bench, "tfjs-wasm"), {
   recursive: true, filter: (p) => statSync(p).isDirectory() || p.endsWith(".wasm"),
 });
+mkdirSync(join(bench, "tfjs-webgpu"));
+cpSync(join(modules, "@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.es2017.min.js"), join(bench, "tfjs-webgpu/tf-backend-webgpu.min.js"));
 cpSync(join(here, "faceapi.html"), join(bench, "faceapi.html"));
 const photoName = `photo${args.photo.slice(args.photo.lastIndexOf("."))}`;
 cpSync(args.photo, join(bench, photoName));
