@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -14,13 +13,13 @@ use crate::assets::{self, TowerId};
 use crate::data::{self, entity_text};
 use crate::kb::{BundleWriter, EntityMeta, KbError, Manifest, WriterOptions, manifest::sha256_hex};
 use crate::linker::{self, LinkerConfig};
-use crate::model::{HeadsConfig, ImageSide, ImageTower, ImageTowerKind};
+use crate::model::{ImageSide, ImageTower, ImageTowerKind};
 use crate::towers::efficientnet::EfficientNetLite0;
 use crate::towers::facenet::FaceNet;
 use crate::towers::minilm::MiniLm;
 use crate::towers::tokenizer::TextTokenizer;
 use crate::towers::weights::{self, Precision};
-use crate::train::{TrainConfig, TrainError};
+use crate::train::TrainError;
 
 /// What to export.
 #[derive(Debug, Clone)]
@@ -54,25 +53,8 @@ fn io(path: &Path, e: std::io::Error) -> ExportError {
 
 /// Writes the bundle of `options.run` for `options.kb` into `options.out`.
 pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
-    let config_path = options.run.join("config.json");
-    let config: TrainConfig =
-        serde_json::from_slice(&fs::read(&config_path).map_err(|e| io(&config_path, e))?)
-            .map_err(|e| TrainError::Run(format!("{}: {e}", config_path.display())))?;
     let device = Device::flex();
-    let heads_path = options.run.join("heads.bpk");
-    let heads = HeadsConfig {
-        image_tower: config.image_tower,
-        dim: config.dim,
-        temperature: config.temperature,
-    }
-    .init(config.seed, &device)
-    .try_load_file(&heads_path)
-    .map_err(|e| {
-        TrainError::Run(format!(
-            "{}: {e:?} (is the run finished?)",
-            heads_path.display()
-        ))
-    })?;
+    let (config, heads) = crate::train::finished_run(&options.run, &device)?;
 
     let entities = data::read_kb(&options.kb).map_err(TrainError::from)?;
     let models = &config.models;

@@ -747,6 +747,29 @@ fn save_checkpoint(
     Ok(())
 }
 
+/// The configuration and the trained heads of the finished run in `run_dir`, on `device`.
+pub fn finished_run(run_dir: &Path, device: &Device) -> Result<(TrainConfig, Heads), TrainError> {
+    let path = run_dir.join("config.json");
+    let config: TrainConfig =
+        serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
+            .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+    let heads_path = run_dir.join("heads.bpk");
+    let heads = HeadsConfig {
+        image_tower: config.image_tower,
+        dim: config.dim,
+        temperature: config.temperature,
+    }
+    .init(config.seed, device)
+    .try_load_file(&heads_path)
+    .map_err(|e| {
+        TrainError::Run(format!(
+            "{}: {e:?} (is the run finished?)",
+            heads_path.display()
+        ))
+    })?;
+    Ok((config, heads))
+}
+
 /// A finished run with everything needed to evaluate it: its config, data, cached features and
 /// trained heads.
 pub struct LoadedRun {
@@ -761,16 +784,13 @@ pub struct LoadedRun {
 impl LoadedRun {
     /// Loads `run_dir` (computing the features if their cache is gone).
     pub fn open(run_dir: &Path) -> Result<Self, TrainError> {
-        let path = run_dir.join("config.json");
-        let config: TrainConfig =
-            serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
-                .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+        let device = Compute::cpu().device;
+        let (config, heads) = finished_run(run_dir, &device)?;
         let (dataset, _) = Dataset::load(
             &config.data.join("kb.jsonl"),
             &config.data.join("mentions.jsonl"),
             &config.data.join("images"),
         )?;
-        let device = Compute::cpu().device;
         let features = features::load_or_compute(
             &dataset,
             &config.data,
@@ -783,20 +803,6 @@ impl LoadedRun {
             ),
             &device,
         )?;
-        let heads_path = run_dir.join("heads.bpk");
-        let heads = HeadsConfig {
-            image_tower: config.image_tower,
-            dim: config.dim,
-            temperature: config.temperature,
-        }
-        .init(config.seed, &device)
-        .try_load_file(&heads_path)
-        .map_err(|e| {
-            TrainError::Run(format!(
-                "{}: {e:?} (is the run finished?)",
-                heads_path.display()
-            ))
-        })?;
         Ok(Self {
             config,
             dataset,
