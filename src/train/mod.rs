@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assets::AssetError;
 use crate::backend::Compute;
-use crate::data::{AugmentConfig, DataError, Dataset, Split};
+use crate::data::{AugmentConfig, DataError, Dataset, LoadReport, Split};
 use crate::loss::{self, MemoryBank};
 use crate::model::{Heads, HeadsConfig, ImageTowerKind};
 use crate::rng::SplitMix64;
@@ -293,29 +293,13 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
         &serde_json::to_vec_pretty(config).expect("serialisable"),
     )?;
 
-    let (dataset, report) = Dataset::load(
-        &config.data.join("kb.jsonl"),
-        &config.data.join("mentions.jsonl"),
-        &config.data.join("images"),
-    )?;
     let compute = if config.cpu {
         Compute::cpu()
     } else {
         Compute::gpu_or_cpu()
     };
     eprintln!("train: {} on {}", config.losses.label(), compute.info);
-    let features = features::load_or_compute(
-        &dataset,
-        &config.data,
-        &config.models,
-        (
-            config.image_tower,
-            config.views,
-            &config.augment,
-            config.view_seed,
-        ),
-        &compute.device,
-    )?;
+    let (dataset, report, features) = load_data(config, &compute.device)?;
     let context = Context::new(&dataset, &features, config);
 
     let device = compute.device.clone().autodiff();
@@ -747,6 +731,31 @@ fn save_checkpoint(
     Ok(())
 }
 
+/// The run's benchmark and its frozen-tower features (from the cache, or computed on `device`).
+fn load_data(
+    config: &TrainConfig,
+    device: &Device,
+) -> Result<(Dataset, LoadReport, Features), TrainError> {
+    let (dataset, report) = Dataset::load(
+        &config.data.join("kb.jsonl"),
+        &config.data.join("mentions.jsonl"),
+        &config.data.join("images"),
+    )?;
+    let features = features::load_or_compute(
+        &dataset,
+        &config.data,
+        &config.models,
+        (
+            config.image_tower,
+            config.views,
+            &config.augment,
+            config.view_seed,
+        ),
+        device,
+    )?;
+    Ok((dataset, report, features))
+}
+
 /// The configuration and the trained heads of the finished run in `run_dir`, on `device`.
 pub fn finished_run(run_dir: &Path, device: &Device) -> Result<(TrainConfig, Heads), TrainError> {
     let path = run_dir.join("config.json");
@@ -786,23 +795,7 @@ impl LoadedRun {
     pub fn open(run_dir: &Path) -> Result<Self, TrainError> {
         let device = Compute::cpu().device;
         let (config, heads) = finished_run(run_dir, &device)?;
-        let (dataset, _) = Dataset::load(
-            &config.data.join("kb.jsonl"),
-            &config.data.join("mentions.jsonl"),
-            &config.data.join("images"),
-        )?;
-        let features = features::load_or_compute(
-            &dataset,
-            &config.data,
-            &config.models,
-            (
-                config.image_tower,
-                config.views,
-                &config.augment,
-                config.view_seed,
-            ),
-            &device,
-        )?;
+        let (dataset, _, features) = load_data(&config, &device)?;
         Ok(Self {
             config,
             dataset,
