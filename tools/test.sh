@@ -45,7 +45,7 @@ mkdir -p "$e2e"
 PHOTOLINK_BIN="$photolink" E2E_SITE="$e2e/site" E2E_BUNDLE="$e2e/bundles/persons" \
 E2E_PHOTO="$e2e/data/persons/images/$(node -p "require('./tests/fixtures/persons-run/e2e.json').photo")" \
 E2E_EXPECTED="$(node -p "require('./tests/fixtures/persons-run/e2e.json').expected")" \
-E2E_SCREENSHOT=docs/screenshots/page-persons.png \
+E2E_SCREENSHOT=docs/screenshots/page-persons.png E2E_GROUP_PHOTO=models/golden/nba_4faces_536x396.png \
     node --test --test-reporter=spec tests/e2e/
 
 step "all tests passed"

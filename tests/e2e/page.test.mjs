@@ -6,6 +6,7 @@
 //   PHOTOLINK_BIN   the native binary        E2E_SITE  the assembled site (persons bundle first)
 //   E2E_PHOTO       a photo of E2E_EXPECTED  E2E_BUNDLE the persons bundle folder (native side)
 //   E2E_SCREENSHOT  where to save the screenshot
+//   E2E_GROUP_PHOTO a photo with four faces (the golden photo `photolink assets fetch` composes)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -26,6 +27,7 @@ const PHOTO = env("E2E_PHOTO");
 const EXPECTED = env("E2E_EXPECTED");
 const BUNDLE = env("E2E_BUNDLE");
 const SCREENSHOT = env("E2E_SCREENSHOT");
+const GROUP_PHOTO = env("E2E_GROUP_PHOTO");
 
 const FLAGS = [
   "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
@@ -137,6 +139,19 @@ for (const backend of ["webgpu", "cpu"]) {
     await context.close();
   });
 }
+
+test("every face of a group photo is boxed and linked", async () => {
+  const { page, context, requests } = await open(`${origin}/?backend=cpu`);
+  assert.equal(await linkFile(page, GROUP_PHOTO), "4", await page.textContent("#status"));
+  assert.equal(await page.locator("#boxes .box").count(), 4);
+  assert.equal(await page.locator("#subjects > li").count(), 4);
+  // Each face has its own ranked matches.
+  for (const li of await page.locator("#subjects > li").all()) {
+    assert.ok((await li.locator("li").count()) >= 1, "a face without matches");
+  }
+  assertSameOrigin(requests, origin);
+  await context.close();
+});
 
 test("bad photos give a message and the page keeps working", async () => {
   const { page, context, requests } = await open(`${origin}/?backend=cpu`);
