@@ -300,7 +300,7 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
     };
     eprintln!("train: {} on {}", config.losses.label(), compute.info);
     let (dataset, report, features) = load_data(config, &compute.device)?;
-    let context = Context::new(&dataset, &features, config);
+    let context = Context::new(&dataset, &features);
 
     let device = compute.device.clone().autodiff();
     let mut heads = HeadsConfig {
@@ -376,11 +376,13 @@ struct Context<'a> {
     dev_entities: Vec<usize>,
     test_entities: Vec<usize>,
     entities: usize,
-    lookalikes: LookAlikes,
+    /// Found on the first evaluation: quadratic in the training photos, and not needed to
+    /// embed.
+    lookalikes: std::cell::OnceCell<LookAlikes>,
 }
 
 impl<'a> Context<'a> {
-    fn new(dataset: &Dataset, features: &'a Features, _config: &TrainConfig) -> Self {
+    fn new(dataset: &Dataset, features: &'a Features) -> Self {
         let entity_of = |split: Split| -> Vec<usize> {
             dataset
                 .split(split)
@@ -391,57 +393,73 @@ impl<'a> Context<'a> {
                 })
                 .collect()
         };
-        let train_entities = entity_of(Split::Train);
-        let entities = dataset.entities().len();
-        let lookalikes = LookAlikes::find(
-            &features.train_clean,
-            &train_entities,
-            entities,
-            features.dim,
-            LOOKALIKE_FRACTION,
-        );
         Self {
             features,
-            train_entities,
+            train_entities: entity_of(Split::Train),
             dev_entities: entity_of(Split::Dev),
             test_entities: entity_of(Split::Test),
-            entities,
-            lookalikes,
+            entities: dataset.entities().len(),
+            lookalikes: std::cell::OnceCell::new(),
         }
     }
 
-    /// Ranks every entity for each mention of `split` with `heads`.
-    fn evaluate(&self, heads: &Heads, split: Split, device: &Device) -> EvalReport {
-        let heads = heads.valid();
-        let gold = match split {
+    fn lookalikes(&self) -> &LookAlikes {
+        self.lookalikes.get_or_init(|| {
+            LookAlikes::find(
+                &self.features.train_clean,
+                &self.train_entities,
+                self.entities,
+                self.features.dim,
+                LOOKALIKE_FRACTION,
+            )
+        })
+    }
+
+    /// Gold entity index of each mention of `split`.
+    fn gold(&self, split: Split) -> &[usize] {
+        match split {
             Split::Train => &self.train_entities,
             Split::Dev => &self.dev_entities,
             Split::Test => &self.test_entities,
-        };
-        let images = self.features.split(split);
-        if gold.is_empty() {
-            return EvalReport::new(&[], &[], &self.lookalikes);
         }
-        let dim = self.features.dim;
+    }
+
+    /// Unit image vectors of `split`'s mentions and unit text vectors of every entity (both
+    /// row-major), through `heads`.
+    fn vectors(&self, heads: &Heads, split: Split, device: &Device) -> (Vec<f32>, Vec<f32>) {
+        let heads = heads.valid();
         let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
-        let image_vectors = read(heads.embed_images(Tensor::from_data(
-            TensorData::new(images.to_vec(), [gold.len(), dim]),
+        let images = read(heads.embed_images(Tensor::from_data(
+            TensorData::new(
+                self.features.split(split).to_vec(),
+                [self.gold(split).len(), self.features.dim],
+            ),
             device,
         )));
-        let text_vectors = read(heads.embed_texts(Tensor::from_data(
+        let texts = read(heads.embed_texts(Tensor::from_data(
             TensorData::new(
                 self.features.text.clone(),
                 [self.entities, crate::towers::minilm::HIDDEN],
             ),
             device,
         )));
+        (images, texts)
+    }
+
+    /// Ranks every entity for each mention of `split` with `heads`.
+    fn evaluate(&self, heads: &Heads, split: Split, device: &Device) -> EvalReport {
+        let gold = self.gold(split);
+        if gold.is_empty() {
+            return EvalReport::new(&[], &[], self.lookalikes());
+        }
+        let (image_vectors, text_vectors) = self.vectors(heads, split, device);
         let ranks = eval::ranks(
             &image_vectors,
             gold,
             &text_vectors,
             heads.image.weight.dims()[1],
         );
-        EvalReport::new(&ranks, gold, &self.lookalikes)
+        EvalReport::new(&ranks, gold, self.lookalikes())
     }
 }
 
@@ -807,39 +825,15 @@ impl LoadedRun {
 
     /// Metrics of `split` over the whole KB, by exact f32 scoring.
     pub fn evaluate(&self, split: Split) -> EvalReport {
-        Context::new(&self.dataset, &self.features, &self.config).evaluate(
-            &self.heads,
-            split,
-            &self.device,
-        )
+        Context::new(&self.dataset, &self.features).evaluate(&self.heads, split, &self.device)
     }
 
     /// Unit image vectors of `split`'s mentions (row-major), their gold entity indices, and the unit
     /// text vectors of every entity (row-major, KB order).
     pub fn vectors(&self, split: Split) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
-        let context = Context::new(&self.dataset, &self.features, &self.config);
-        let gold = match split {
-            Split::Train => context.train_entities.clone(),
-            Split::Dev => context.dev_entities.clone(),
-            Split::Test => context.test_entities.clone(),
-        };
-        let heads = self.heads.valid();
-        let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
-        let images = read(heads.embed_images(Tensor::from_data(
-            TensorData::new(
-                self.features.split(split).to_vec(),
-                [gold.len(), self.features.dim],
-            ),
-            &self.device,
-        )));
-        let texts = read(heads.embed_texts(Tensor::from_data(
-            TensorData::new(
-                self.features.text.clone(),
-                [context.entities, crate::towers::minilm::HIDDEN],
-            ),
-            &self.device,
-        )));
-        (images, gold, texts)
+        let context = Context::new(&self.dataset, &self.features);
+        let (images, texts) = context.vectors(&self.heads, split, &self.device);
+        (images, context.gold(split).to_vec(), texts)
     }
 
     /// Entity ids in KB order.

@@ -61,6 +61,25 @@ fn default_k() -> usize {
     5
 }
 
+impl LinkRequest {
+    /// The options of `link` or `embed` (`what`, for the error); absent options mean the defaults.
+    fn parse(options: JsValue, what: &str) -> Result<Self, JsError> {
+        if options.is_undefined() || options.is_null() {
+            return Ok(Self {
+                k: default_k(),
+                bbox: None,
+            });
+        }
+        serde_wasm_bindgen::from_value(options).map_err(|e| error(format!("{what} options: {e}")))
+    }
+
+    /// The drawn box, if any.
+    fn bbox(&self) -> Option<BoundingBox> {
+        self.bbox
+            .map(|[x1, y1, x2, y2]| BoundingBox { x1, y1, x2, y2 })
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Progress<'a> {
@@ -241,21 +260,11 @@ impl WebLinker {
     /// Resolves to `[{ box, detectionScore, matches: [{ id, name, description, url, score }] }]`.
     /// A GPU failure switches this linker to the CPU and retries once.
     pub async fn link(&mut self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsError> {
-        let request: LinkRequest = if options.is_undefined() || options.is_null() {
-            LinkRequest {
-                k: default_k(),
-                bbox: None,
-            }
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| error(format!("link options: {e}")))?
-        };
+        let request = LinkRequest::parse(options, "link")?;
         let photo = decode(&image, &DecodeLimits::default()).map_err(error)?;
         let options = LinkOptions {
             k: request.k.clamp(1, 100),
-            bbox: request
-                .bbox
-                .map(|[x1, y1, x2, y2]| BoundingBox { x1, y1, x2, y2 }),
+            bbox: request.bbox(),
         };
         let inner = self
             .inner
@@ -288,22 +297,12 @@ impl WebLinker {
     /// `options` as `link`): `[{ box, detectionScore, vector }]`. For checking the browser against
     /// the native `photolink link --vectors`.
     pub async fn embed(&self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsError> {
-        let request: LinkRequest = if options.is_undefined() || options.is_null() {
-            LinkRequest {
-                k: default_k(),
-                bbox: None,
-            }
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| error(format!("embed options: {e}")))?
-        };
+        let request = LinkRequest::parse(options, "embed")?;
         let photo = decode(&image, &DecodeLimits::default()).map_err(error)?;
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         let options = LinkOptions {
             k: 1,
-            bbox: request
-                .bbox
-                .map(|[x1, y1, x2, y2]| BoundingBox { x1, y1, x2, y2 }),
+            bbox: request.bbox(),
         };
         let subjects: Vec<EmbeddedSubject> = inner
             .subject_vectors(&photo, options)
