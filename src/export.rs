@@ -13,9 +13,7 @@ use crate::assets::{self, TowerId};
 use crate::data::{self, entity_text};
 use crate::kb::{BundleWriter, EntityMeta, KbError, Manifest, WriterOptions, manifest::sha256_hex};
 use crate::linker::{self, LinkerConfig};
-use crate::model::{ImageSide, ImageTower, ImageTowerKind};
-use crate::towers::efficientnet::EfficientNetLite0;
-use crate::towers::facenet::FaceNet;
+use crate::model::{ImageSide, ImageTowerKind};
 use crate::towers::minilm::MiniLm;
 use crate::towers::tokenizer::TextTokenizer;
 use crate::towers::weights::{self, Precision};
@@ -54,7 +52,11 @@ fn io(path: &Path, e: std::io::Error) -> ExportError {
 /// Writes the bundle of `options.run` for `options.kb` into `options.out`.
 pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
     let device = Device::flex();
-    let (config, heads) = crate::train::finished_run(&options.run, &device)?;
+    let crate::train::FinishedRun {
+        config,
+        heads,
+        tuned_tower,
+    } = crate::train::finished_run(&options.run, &device)?;
 
     let entities = data::read_kb(&options.kb).map_err(TrainError::from)?;
     let models = &config.models;
@@ -69,26 +71,10 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         .map_err(TrainError::from)?;
 
     let image = ImageSide {
-        tower: match config.image_tower {
-            ImageTowerKind::Facenet => ImageTower::Facenet(
-                assets::load(
-                    models,
-                    TowerId::Facenet,
-                    Precision::F32,
-                    FaceNet::new(&device),
-                )
+        tower: match tuned_tower {
+            Some(tower) => tower,
+            None => assets::load_image_tower(models, config.image_tower, &device)
                 .map_err(TrainError::from)?,
-            ),
-            ImageTowerKind::EfficientnetLite0 => ImageTower::EfficientnetLite0(
-                assets::load_part(
-                    models,
-                    TowerId::EfficientnetLite0,
-                    Precision::F32,
-                    EfficientNetLite0::new(false, &device),
-                    &["fc."],
-                )
-                .map_err(TrainError::from)?,
-            ),
         },
         projection: heads.image.clone(),
     };

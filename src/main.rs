@@ -258,6 +258,13 @@ mod cli {
         /// gpu (wgpu; falls back to the CPU when no adapter) or cpu (burn-flex).
         #[arg(long, default_value = "gpu")]
         device: String,
+        /// Fine-tune the image tower's last N stages (0: frozen; facenet has 16, efficientnet-lite0
+        /// 18: the stem, each block, the head).
+        #[arg(long, default_value_t = 0)]
+        unfreeze_image: usize,
+        /// Peak learning rate of the fine-tuned tower stages.
+        #[arg(long, default_value_t = 1e-4)]
+        tower_lr: f64,
     }
 
     impl TrainOptions {
@@ -277,6 +284,8 @@ mod cli {
             c.seed = self.seed;
             c.view_seed = self.view_seed;
             c.views = self.views;
+            c.unfreeze_image = self.unfreeze_image;
+            c.tower_learning_rate = self.tower_lr;
             c.cpu = match self.device.as_str() {
                 "cpu" => true,
                 "gpu" => false,

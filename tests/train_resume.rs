@@ -1,6 +1,7 @@
 //! Training is reproducible on the CPU backend, and a run killed mid-way (SIGKILL, no chance to
 //! clean up) and resumed with `--resume` ends with exactly the metrics and weights of an uninterrupted
-//! run: no epoch is lost or repeated, and the checkpoint survives the kill.
+//! run: no epoch is lost or repeated, and the checkpoint survives the kill — with a frozen image
+//! tower, and with its last stages fine-tuned (whose weights and optimiser state must survive too).
 //! Needs the converted towers (`photolink assets fetch`).
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -56,7 +57,7 @@ fn synthetic_benchmark(dir: &Path) {
     std::fs::write(dir.join("mentions.jsonl"), mentions).unwrap();
 }
 
-fn train_command(data: &Path, out: &Path) -> Command {
+fn train_command(data: &Path, out: &Path, extra: &[&str]) -> Command {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_photolink"));
     cmd.args([
@@ -81,7 +82,8 @@ fn train_command(data: &Path, out: &Path) -> Command {
     .arg("--models")
     .arg(models)
     .arg("--out")
-    .arg(out);
+    .arg(out)
+    .args(extra);
     cmd
 }
 
@@ -100,19 +102,62 @@ fn metrics(run: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn resume_after_kill_loses_no_epoch() {
-    let root = std::env::temp_dir().join(format!("photolink-resume-{}", std::process::id()));
+    let root = kill_and_resume("frozen", &[]);
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn fine_tuned_run_resumes_after_kill_and_exports_its_tower() {
+    let root = kill_and_resume("tuned", &["--unfreeze-image", "2", "--tower-lr", "1e-3"]);
+    let run = root.join("killed");
+    assert!(run.join("image-tower.bpk").exists());
+    // The exported bundle carries the fine-tuned tower: its image weights differ from those of a
+    // bundle exported from a frozen run of the same benchmark.
+    let export = |run: &Path, out: &Path| {
+        let status = Command::new(env!("CARGO_BIN_EXE_photolink"))
+            .arg("export")
+            .arg("--run")
+            .arg(run)
+            .arg("--kb")
+            .arg(root.join("bench/kb.jsonl"))
+            .arg("--out")
+            .arg(out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "export of {} failed", run.display());
+        std::fs::read(out.join("image-f32.bpk")).unwrap()
+    };
+    let frozen = root.join("frozen");
+    let status = train_command(&root.join("bench"), &frozen, &[])
+        .status()
+        .unwrap();
+    assert!(status.success(), "frozen run failed");
+    let tuned_weights = export(&run, &root.join("bundle-tuned"));
+    let frozen_weights = export(&frozen, &root.join("bundle-frozen"));
+    assert_eq!(tuned_weights.len(), frozen_weights.len());
+    assert_ne!(
+        tuned_weights, frozen_weights,
+        "the fine-tuned tower was not exported"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Trains a reference run and a run killed after its fifth epoch and resumed, with the `extra`
+/// options, checks that they end alike, and returns the scratch folder.
+fn kill_and_resume(name: &str, extra: &[&str]) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("photolink-resume-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let data = root.join("bench");
     synthetic_benchmark(&data);
 
     // The uninterrupted reference run (it also fills the feature cache both runs share).
     let reference = root.join("reference");
-    let status = train_command(&data, &reference).status().unwrap();
+    let status = train_command(&data, &reference, extra).status().unwrap();
     assert!(status.success(), "reference run failed");
 
     // The same run, killed with SIGKILL right after it reports its fifth epoch.
     let killed = root.join("killed");
-    let mut child = train_command(&data, &killed)
+    let mut child = train_command(&data, &killed, extra)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -139,11 +184,11 @@ fn resume_after_kill_loses_no_epoch() {
     );
 
     // Starting over without --resume is refused rather than overwriting the run.
-    let refused = train_command(&data, &killed).output().unwrap();
+    let refused = train_command(&data, &killed, extra).output().unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
 
-    let resumed = train_command(&data, &killed)
+    let resumed = train_command(&data, &killed, extra)
         .arg("--resume")
         .status()
         .unwrap();
@@ -162,5 +207,5 @@ fn resume_after_kill_loses_no_epoch() {
     let last = a.last().unwrap()["dev_acc1"].as_f64().unwrap();
     assert!(last > 0.125, "dev acc@1 {last}");
     assert!(reference.join("plot.png").exists());
-    std::fs::remove_dir_all(&root).unwrap();
+    root
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds pkg/: the wasm32 library (release) → wasm-bindgen (--target web) → wasm-opt -O3.
+# Builds pkg/: the wasm32 library (profile `web`, see Cargo.toml) → wasm-bindgen (--target web) → wasm-opt -O3.
 # wasm-opt takes minutes on 2 cores, so its output is cached by the sha256 of its input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
 
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" cargo build --release --lib --target wasm32-unknown-unknown
-raw="$PHOTOLINK_TARGET_WASM/wasm32-unknown-unknown/release/photolink.wasm"
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" cargo build --profile web --lib --target wasm32-unknown-unknown
+raw="$PHOTOLINK_TARGET_WASM/wasm32-unknown-unknown/web/photolink.wasm"
 
 rm -rf pkg.tmp && mkdir -p pkg.tmp
 wasm-bindgen --target web --out-dir pkg.tmp "$raw"

@@ -10,10 +10,14 @@ mod tfjs;
 use std::fs;
 use std::path::Path;
 
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::registry::{PackagePin, RegistryError};
 
+use crate::model::{ImageTower, ImageTowerKind};
+use crate::towers::efficientnet::EfficientNetLite0;
+use crate::towers::facenet::FaceNet;
 use crate::towers::weights::Precision;
 
 /// The committed pins, compiled in so that the binary and the repo cannot disagree.
@@ -319,6 +323,30 @@ pub fn load_part<M: burn::module::Module>(
             tower: path.display().to_string(),
             detail: e.to_string(),
         }
+    })
+}
+
+/// The pretrained image tower `kind` (f32 weights; EfficientNet without its ImageNet classifier),
+/// on `device`.
+pub fn load_image_tower(
+    models: &Path,
+    kind: ImageTowerKind,
+    device: &Device,
+) -> Result<ImageTower, AssetError> {
+    Ok(match kind {
+        ImageTowerKind::Facenet => ImageTower::Facenet(load(
+            models,
+            TowerId::Facenet,
+            Precision::F32,
+            FaceNet::new(device),
+        )?),
+        ImageTowerKind::EfficientnetLite0 => ImageTower::EfficientnetLite0(load_part(
+            models,
+            TowerId::EfficientnetLite0,
+            Precision::F32,
+            EfficientNetLite0::new(false, device),
+            &["fc."],
+        )?),
     })
 }
 

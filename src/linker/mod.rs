@@ -3,6 +3,8 @@
 //! tower → the projection → the entities whose text vectors score highest. The trainer cuts its
 //! training crops with the same functions, so what it learns on is what the linker sees.
 
+use std::ops::Range;
+
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -382,20 +384,37 @@ pub async fn main_subject(
 
 /// Image-tower features of `crops`, row-major `[crops.len(), feature_dim]`, computed in batches.
 pub async fn tower_features(tower: &ImageTower, crops: &[Photo], device: &Device) -> Vec<f32> {
+    tower_stages(tower, crops, 0..tower.kind().stages(), device)
+        .await
+        .0
+}
+
+/// Runs the tower's stages `stages` (from the first) on each crop, in batches of [`BATCH`]: the
+/// rows (row-major) and the `[c, h, w]` shape of one row. All the stages give the features
+/// (`[feature_dim, 1, 1]`); fewer give what a partly fine-tuned tower's frozen stages output.
+pub async fn tower_stages(
+    tower: &ImageTower,
+    crops: &[Photo],
+    stages: Range<usize>,
+    device: &Device,
+) -> (Vec<f32>, [usize; 3]) {
     let kind = tower.kind();
     let side = kind.input_size();
-    let mut out = Vec::with_capacity(crops.len() * kind.feature_dim());
+    let mut shape = [3, side, side];
+    let mut out = Vec::new();
     for chunk in crops.chunks(BATCH) {
         let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
         let images = Tensor::from_data(TensorData::new(flat, [chunk.len(), 3, side, side]), device);
-        let features = tower
-            .features(images)
-            .into_data_async()
-            .await
-            .expect("reading back tower features")
-            .try_into_vec_as::<f32>()
-            .expect("f32 features");
-        out.extend(features);
+        let rows = tower.run_stages(images, stages.clone());
+        let [_, c, h, w] = rows.dims();
+        shape = [c, h, w];
+        out.extend(
+            rows.into_data_async()
+                .await
+                .expect("reading back tower activations")
+                .try_into_vec_as::<f32>()
+                .expect("f32 activations"),
+        );
     }
-    out
+    (out, shape)
 }

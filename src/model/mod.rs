@@ -3,7 +3,10 @@
 //! by dot product at a learnable temperature τ.
 //!
 //! The towers are the pretrained networks of [`crate::towers`]; [`Heads`] holds what training always
-//! learns (the projections and τ). An image tower can also be fine-tuned, in part or in full.
+//! learns (the projections and τ); [`DualEncoder`] adds the image tower when its last stages, or all
+//! of them, are fine-tuned.
+
+use std::ops::Range;
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
@@ -49,6 +52,14 @@ impl ImageTowerKind {
         match self {
             ImageTowerKind::Facenet => FaceNet::preprocess(photo),
             ImageTowerKind::EfficientnetLite0 => EfficientNetLite0::preprocess(photo),
+        }
+    }
+
+    /// Number of stages the tower runs in order (the unit of partial fine-tuning).
+    pub fn stages(self) -> usize {
+        match self {
+            ImageTowerKind::Facenet => facenet::STAGES,
+            ImageTowerKind::EfficientnetLite0 => efficientnet::STAGES,
         }
     }
 
@@ -181,6 +192,53 @@ impl ImageTower {
             ImageTower::Facenet(net) => net.forward(images),
             ImageTower::EfficientnetLite0(net) => net.features(images),
         }
+    }
+
+    /// Runs stages `stages` (of [`ImageTowerKind::stages`]) on the input of the first one; after
+    /// the last stage the features come out as `[n, feature_dim, 1, 1]`.
+    pub fn run_stages(&self, x: Tensor<4>, stages: Range<usize>) -> Tensor<4> {
+        match self {
+            ImageTower::Facenet(net) => net.forward_stages(x, stages),
+            ImageTower::EfficientnetLite0(net) => net.forward_stages(x, stages),
+        }
+    }
+
+    /// The tower as fine-tuning wants it: EfficientNet's batch norms stay in inference mode (see
+    /// [`EfficientNetLite0::freeze_batch_norms`]); FaceNet has none.
+    pub fn for_fine_tuning(self) -> Self {
+        match self {
+            ImageTower::Facenet(net) => ImageTower::Facenet(net),
+            ImageTower::EfficientnetLite0(net) => {
+                ImageTower::EfficientnetLite0(net.freeze_batch_norms())
+            }
+        }
+    }
+}
+
+/// What a training run learns: the [`Heads`], and — when the image tower is fine-tuned — the tower,
+/// of which only the stages from `first_trained` on run during training. Training feeds it the
+/// cached input of that stage (the output of the frozen stages before it), so a frozen tower is
+/// the case `first_trained == stages` with the tower left out.
+#[derive(Module, Debug)]
+pub struct DualEncoder {
+    /// Projections and temperature.
+    pub heads: Heads,
+    /// The image tower being fine-tuned; `None` when it is frozen.
+    pub tower: Option<ImageTower>,
+    /// First stage of the tower that trains (the stage whose input is cached).
+    pub first_trained: usize,
+}
+
+impl DualEncoder {
+    /// Cached activations `[n, c, h, w]` (the input of stage `first_trained`; for a frozen tower
+    /// its features as `[n, feature_dim, 1, 1]`) → unit vectors `[n, dim]` in the shared space.
+    pub fn embed_cached(&self, activations: Tensor<4>) -> Tensor<2> {
+        let features = match &self.tower {
+            Some(tower) => tower.run_stages(activations, self.first_trained..tower.kind().stages()),
+            None => activations,
+        };
+        let [n, c, h, w] = features.dims();
+        self.heads.embed_images(features.reshape([n, c * h * w]))
     }
 }
 

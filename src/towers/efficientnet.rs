@@ -2,6 +2,8 @@
 //! plus the 1000-class ImageNet head when it is loaded. Lite variants drop squeeze-excitation and use
 //! ReLU6, which keeps them cheap on any backend.
 
+use std::ops::Range;
+
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -26,6 +28,10 @@ pub const CROP_FRACTION: f32 = 224.0 / 256.0;
 
 const BN_EPSILON: f64 = 1e-3;
 const BN_MOMENTUM: f64 = 0.01;
+
+/// The network's stages, the unit of partial fine-tuning: the stem, the 16 MBConv blocks, and the
+/// 1×1 head conv with the global average pool.
+pub const STAGES: usize = BLOCKS.len() + 2;
 
 /// `(in, out, kernel, stride, expand)` for the 16 MBConv blocks of Lite0.
 const BLOCKS: [(usize, usize, usize, usize, usize); 16] = [
@@ -129,13 +135,37 @@ impl EfficientNetLite0 {
 
     /// `[n, 3, 224, 224]` normalised images → `[n, 1280]` pooled features.
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = relu6(self.bn0.forward(self.conv_stem.forward(images)));
-        for block in &self.blocks {
-            x = block.forward(x);
-        }
-        let x = relu6(self.bn1.forward(self.conv_head.forward(x)));
+        let x = self.forward_stages(images, 0..STAGES);
         let [n, c, _, _] = x.dims();
-        x.mean_dims(&[2, 3]).reshape([n, c])
+        x.reshape([n, c])
+    }
+
+    /// Runs stages `stages` of the network (see [`STAGES`]) on the input of the first one; the last
+    /// stage's output is the pooled features as `[n, 1280, 1, 1]`. Partial fine-tuning caches the
+    /// input of the first trained stage and runs only the rest.
+    pub fn forward_stages(&self, mut x: Tensor<4>, stages: Range<usize>) -> Tensor<4> {
+        for stage in stages {
+            x = match stage {
+                0 => relu6(self.bn0.forward(self.conv_stem.forward(x))),
+                s if s <= self.blocks.len() => self.blocks[s - 1].forward(x),
+                _ => relu6(self.bn1.forward(self.conv_head.forward(x))).mean_dims(&[2, 3]),
+            };
+        }
+        x
+    }
+
+    /// Puts every batch norm in inference mode for good (running statistics, fixed affine):
+    /// fine-tuning batches are small and of few entities, so their statistics would only add
+    /// noise to the pretrained ones.
+    pub fn freeze_batch_norms(mut self) -> Self {
+        self.bn0 = self.bn0.freeze();
+        self.bn1 = self.bn1.freeze();
+        for block in &mut self.blocks {
+            block.bn0 = block.bn0.take().map(Module::freeze);
+            block.bn1 = block.bn1.clone().freeze();
+            block.bn2 = block.bn2.clone().freeze();
+        }
+        self
     }
 
     /// ImageNet logits of pooled features; `None` without the classifier head.

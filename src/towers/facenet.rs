@@ -4,6 +4,8 @@
 //! face-api.js follows each conv with a per-channel affine "scale layer"; the weight converter folds
 //! it into the conv's weight and bias, so here every layer is a plain biased [`Conv2d`].
 
+use std::ops::Range;
+
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
@@ -23,6 +25,10 @@ pub const NORMALIZATION: Normalization = Normalization {
     mean: [122.782, 117.001, 104.298],
     std: [255.0, 255.0, 255.0],
 };
+
+/// The network's stages, the unit of partial fine-tuning: the stem (conv + max-pool), the 14
+/// residual blocks, and the pooled projection to the descriptor.
+pub const STAGES: usize = BLOCKS.len() + 2;
 
 /// `(in, out, downsamples)` for the 14 residual blocks, in order.
 const BLOCKS: [(usize, usize, bool); 14] = [
@@ -96,13 +102,30 @@ impl FaceNet {
 
     /// `[n, 3, 150, 150]` normalised faces → `[n, 128]` descriptors (not L2-normalised, as face-api.js).
     pub fn forward(&self, faces: Tensor<4>) -> Tensor<2> {
-        let x = relu(self.stem.forward(faces));
-        let mut x = max_pool2d(x, MaxPoolOptions::new([3, 3]).with_stride([2, 2]));
-        for block in &self.blocks {
-            x = block.forward(x);
-        }
+        let x = self.forward_stages(faces, 0..STAGES);
         let [n, c, _, _] = x.dims();
-        self.fc.forward(x.mean_dims(&[2, 3]).reshape([n, c]))
+        x.reshape([n, c])
+    }
+
+    /// Runs stages `stages` of the network (see [`STAGES`]) on the input of the first one; the last
+    /// stage's output is the descriptor as `[n, 128, 1, 1]`. Partial fine-tuning caches the input
+    /// of the first trained stage and runs only the rest.
+    pub fn forward_stages(&self, mut x: Tensor<4>, stages: Range<usize>) -> Tensor<4> {
+        for stage in stages {
+            x = match stage {
+                0 => max_pool2d(
+                    relu(self.stem.forward(x)),
+                    MaxPoolOptions::new([3, 3]).with_stride([2, 2]),
+                ),
+                s if s <= self.blocks.len() => self.blocks[s - 1].forward(x),
+                _ => {
+                    let [n, c, _, _] = x.dims();
+                    let descriptor = self.fc.forward(x.mean_dims(&[2, 3]).reshape([n, c]));
+                    descriptor.reshape([n, DESCRIPTOR_DIM, 1, 1])
+                }
+            };
+        }
+        x
     }
 
     /// A face crop → the network's input, `[3, 150, 150]` channels-first: padded to a centred square

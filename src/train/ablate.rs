@@ -78,7 +78,7 @@ fn table(
     let mut out = format!(
         "# Ablation of the three losses on the `{}` benchmark\n\n\
          Test mentions ranked against **every** entity of the knowledge base. Image tower `{}` \
-         (frozen, features cached; {} augmented views per training photo), shared space {} \
+         ({}; {} augmented views per training photo), shared space {} \
          dimensions, {} epochs, batch {}, AdamW lr {}, λ_self {}, λ_hard {}, K {}, memory bank {}. \
          Each row is the mean ± standard deviation over {} training seeds ({}..={}; same data, views \
          and budget). \"Look-alike\": the {}% of entities whose nearest other entity is closest in \
@@ -90,6 +90,14 @@ fn table(
             |n| n.to_string_lossy().into_owned()
         ),
         base.image_tower.name(),
+        match base.unfreeze_image {
+            0 => "frozen, features cached".to_string(),
+            n => format!(
+                "last {n} of {} stages fine-tuned at lr {}, the frozen stages' output cached",
+                base.image_tower.stages(),
+                base.tower_learning_rate
+            ),
+        },
         base.views,
         base.dim,
         base.epochs,

@@ -2,13 +2,14 @@
 //! features of every training photo (clean, plus `views` augmented views each), of every dev and test
 //! photo, and the frozen text tower's sentence vector of every entity. With frozen towers, training
 //! only ever needs these numbers — an optimisation, not a different model: the crops and
-//! preprocessing are the linker's own.
+//! preprocessing are the linker's own. When the image tower's last stages are fine-tuned, the cache
+//! holds what its frozen first stages output instead, and training runs the rest.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::assets::{self, TowerId};
 use crate::data::{AugmentConfig, Augmenter, Dataset, Split, entity_text};
 use crate::linker;
-use crate::model::{ImageTower, ImageTowerKind};
+use crate::model::ImageTowerKind;
 use crate::photo::{DecodeLimits, Photo};
 use crate::registry::hex;
 use crate::towers::face_detector::FaceDetector;
@@ -39,13 +40,25 @@ pub struct FeatureKey {
     pub augment: AugmentConfig,
     /// Seed of the augmentations.
     pub seed: u64,
+    /// Stages at the end of the image tower that are fine-tuned: the cache then holds the input of
+    /// the first of them instead of the features. Left out of the key when 0 (a frozen tower), so
+    /// caches made before fine-tuning existed stay valid.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trained_stages: usize,
 }
 
-/// The cached features, row-major.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The cached features, row-major. With a partly fine-tuned image tower, the "features" of a photo
+/// are the activations its frozen stages hand to the first trained one, `shape` each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
-    /// Image feature length.
+    /// Length of one photo's row: the product of `shape`.
     pub dim: usize,
+    /// Shape `[c, h, w]` of one photo's row (`[feature_dim, 1, 1]` for a frozen tower).
+    pub shape: [usize; 3],
     /// Augmented views per training mention.
     pub views: usize,
     /// Per training mention (dataset order): the clean photo's features, `[n, dim]`.
@@ -58,6 +71,10 @@ pub struct Features {
     pub test: Vec<f32>,
     /// Per entity: the text tower's sentence vector, `[entities, 384]`.
     pub text: Vec<f32>,
+    /// The pretrained tower's features of each clean training photo, when the rows above are
+    /// activations (`None`: `train_clean` is them). Look-alikes are defined on these, so that
+    /// every run on a benchmark splits its mentions alike.
+    pub frozen_train: Option<Vec<f32>>,
 }
 
 impl Features {
@@ -68,6 +85,11 @@ impl Features {
             Split::Dev => &self.dev,
             Split::Test => &self.test,
         }
+    }
+
+    /// The pretrained tower's features of the clean training photos, `[n, feature_dim]`.
+    pub fn frozen_train(&self) -> &[f32] {
+        self.frozen_train.as_deref().unwrap_or(&self.train_clean)
     }
 
     /// View `v` of training mention `i`.
@@ -84,16 +106,17 @@ pub fn load_or_compute(
     dataset: &Dataset,
     data_dir: &Path,
     models: &Path,
-    key_parts: (ImageTowerKind, usize, &AugmentConfig, u64),
+    key_parts: (ImageTowerKind, usize, &AugmentConfig, u64, usize),
     device: &Device,
 ) -> Result<Features, TrainError> {
-    let (tower, views, augment, seed) = key_parts;
+    let (tower, views, augment, seed, trained_stages) = key_parts;
     let key = FeatureKey {
         tower,
         inputs: input_digest(data_dir, models, tower)?,
         views,
         augment: augment.clone(),
         seed,
+        trained_stages,
     };
     let key_json = serde_json::to_vec(&key).expect("plain data serialises");
     let path = cache_path(data_dir, tower, &key_json);
@@ -147,25 +170,9 @@ fn compute(
     key: &FeatureKey,
     device: &Device,
 ) -> Result<Features, TrainError> {
-    let tower_id = match key.tower {
-        ImageTowerKind::Facenet => TowerId::Facenet,
-        ImageTowerKind::EfficientnetLite0 => TowerId::EfficientnetLite0,
-    };
-    let tower = match key.tower {
-        ImageTowerKind::Facenet => ImageTower::Facenet(assets::load(
-            models,
-            tower_id,
-            Precision::F32,
-            crate::towers::facenet::FaceNet::new(device),
-        )?),
-        ImageTowerKind::EfficientnetLite0 => ImageTower::EfficientnetLite0(assets::load_part(
-            models,
-            tower_id,
-            Precision::F32,
-            crate::towers::efficientnet::EfficientNetLite0::new(false, device),
-            &["fc."],
-        )?),
-    };
+    let tower = assets::load_image_tower(models, key.tower, device)?;
+    let stages = key.tower.stages();
+    let cut = stages - key.trained_stages.min(stages);
     // Person benchmarks look at faces, as the linker does.
     let detector = match key.tower {
         ImageTowerKind::Facenet => Some(assets::load(
@@ -186,22 +193,38 @@ fn compute(
             .expect("main_subject returns a box inside the photo");
         photo.crop(rect)
     };
-    let embed = |crops: &[Photo]| pollster::block_on(linker::tower_features(&tower, crops, device));
+    let embed =
+        |crops: &[Photo]| pollster::block_on(linker::tower_stages(&tower, crops, 0..cut, device));
+    let mut shape = [key.tower.feature_dim(), 1, 1];
 
     let train: Vec<_> = dataset.split(Split::Train).collect();
     let bar = progress(train.len(), "train photos");
     let mut train_clean = Vec::new();
     let mut train_views = Vec::new();
+    let mut frozen_train = Vec::new();
     for mention in &train {
         let photo = dataset.photo(mention, &limits)?;
         let mut crops = vec![subject(&photo)];
         for _ in 0..key.views {
             crops.push(subject(&augmenter.view(&photo)?));
         }
-        let features = embed(&crops);
-        let dim = key.tower.feature_dim();
-        train_clean.extend_from_slice(&features[..dim]);
-        train_views.extend_from_slice(&features[dim..]);
+        let (rows, row_shape) = embed(&crops);
+        shape = row_shape;
+        let dim: usize = shape.iter().product();
+        train_clean.extend_from_slice(&rows[..dim]);
+        train_views.extend_from_slice(&rows[dim..]);
+        if cut < stages {
+            let [c, h, w] = shape;
+            let clean =
+                Tensor::<4>::from_data(TensorData::new(rows[..dim].to_vec(), [1, c, h, w]), device);
+            frozen_train.extend(
+                tower
+                    .run_stages(clean, cut..stages)
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .expect("f32 features"),
+            );
+        }
         bar.inc(1);
     }
     bar.finish();
@@ -215,7 +238,7 @@ fn compute(
                 .iter()
                 .map(|m| Ok(subject(&dataset.photo(m, &limits)?)))
                 .collect::<Result<Vec<_>, TrainError>>()?;
-            out.extend(embed(&crops));
+            out.extend(embed(&crops).0);
             bar.inc(chunk.len() as u64);
         }
         bar.finish();
@@ -244,13 +267,15 @@ fn compute(
     bar.finish();
 
     Ok(Features {
-        dim: key.tower.feature_dim(),
+        dim: shape.iter().product(),
+        shape,
         views: key.views,
         train_clean,
         train_views,
         dev,
         test,
         text,
+        frozen_train: (cut < stages).then_some(frozen_train),
     })
 }
 
@@ -260,8 +285,9 @@ fn write(path: &Path, key_json: &[u8], f: &Features) -> Result<(), TrainError> {
     let header = serde_json::json!({
         "key": serde_json::from_slice::<serde_json::Value>(key_json).expect("valid json"),
         "dim": f.dim,
+        "shape": f.shape,
         "views": f.views,
-        "lengths": [f.train_clean.len(), f.train_views.len(), f.dev.len(), f.test.len(), f.text.len()],
+        "lengths": sections(f).iter().map(|s| s.len()).collect::<Vec<_>>(),
     });
     let header = serde_json::to_vec(&header).expect("plain data serialises");
     let tmp = path.with_extension("tmp");
@@ -270,7 +296,7 @@ fn write(path: &Path, key_json: &[u8], f: &Features) -> Result<(), TrainError> {
         out.write_all(MAGIC)?;
         out.write_all(&(header.len() as u64).to_le_bytes())?;
         out.write_all(&header)?;
-        for section in [&f.train_clean, &f.train_views, &f.dev, &f.test, &f.text] {
+        for section in sections(f) {
             for v in section.iter() {
                 out.write_all(&v.to_le_bytes())?;
             }
@@ -279,6 +305,19 @@ fn write(path: &Path, key_json: &[u8], f: &Features) -> Result<(), TrainError> {
     };
     write().map_err(|e| TrainError::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// The float sections of a cache file, in order (the frozen features only when they differ).
+fn sections(f: &Features) -> Vec<&[f32]> {
+    let mut all = vec![
+        f.train_clean.as_slice(),
+        &f.train_views,
+        &f.dev,
+        &f.test,
+        &f.text,
+    ];
+    all.extend(f.frozen_train.as_deref());
+    all
 }
 
 /// The cache at `path` if it exists, is whole and was made for `key_json`.
@@ -295,17 +334,27 @@ fn read(path: &Path, key_json: &[u8]) -> Option<Features> {
     let mut values = rest[8 + header_len..]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    if lengths.len() != 5 || rest.len() - 8 - header_len != 4 * lengths.iter().sum::<usize>() {
+    if !(5..=6).contains(&lengths.len())
+        || rest.len() - 8 - header_len != 4 * lengths.iter().sum::<usize>()
+    {
+        return None;
+    }
+    let dim: usize = serde_json::from_value(header["dim"].clone()).ok()?;
+    // Caches written before partial fine-tuning hold features and no shape.
+    let shape: [usize; 3] = serde_json::from_value(header["shape"].clone()).unwrap_or([dim, 1, 1]);
+    if shape.iter().product::<usize>() != dim {
         return None;
     }
     let mut take = |n: usize| values.by_ref().take(n).collect::<Vec<f32>>();
     Some(Features {
-        dim: serde_json::from_value(header["dim"].clone()).ok()?,
+        dim,
+        shape,
         views: serde_json::from_value(header["views"].clone()).ok()?,
         train_clean: take(lengths[0]),
         train_views: take(lengths[1]),
         dev: take(lengths[2]),
         test: take(lengths[3]),
         text: take(lengths[4]),
+        frozen_train: lengths.get(5).map(|&n| take(n)),
     })
 }

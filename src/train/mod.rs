@@ -1,14 +1,17 @@
 //! Training the dual encoder with the paper's three losses, evaluating it over the whole knowledge
 //! base, and the ablation of the losses.
 //!
-//! A run lives in one folder: `config.json`, `checkpoint/` (the latest finished epoch: heads,
+//! A run lives in one folder: `config.json`, `checkpoint/` (the latest finished epoch: model,
 //! optimiser state, progress — replaced atomically, so a kill never corrupts it), `metrics.jsonl`
-//! (one line per epoch), `plot.png`, and `heads.bpk` at the end. Training is seeded: on the CPU
+//! (one line per epoch), `plot.png`, and at the end `heads.bpk` (plus `image-tower.bpk` when the
+//! tower was fine-tuned). Training is seeded: on the CPU
 //! backend the same config gives the same numbers, and a killed run resumed from its checkpoint
 //! ends exactly where an uninterrupted one would.
 //!
-//! Towers are frozen and their features cached ([`features`]); the heads (projections and τ) are
-//! what trains.
+//! The heads (projections and τ) always train; the image tower is frozen, or its last stages (or
+//! all of them) are fine-tuned at their own, smaller learning rate. What the frozen part computes is
+//! cached ([`features`]): the features of a frozen tower, or the activations its frozen stages hand
+//! to the first trained one. The text tower stays frozen.
 
 pub mod ablate;
 pub mod eval;
@@ -25,11 +28,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::assets;
 use crate::assets::AssetError;
 use crate::backend::Compute;
 use crate::data::{AugmentConfig, DataError, Dataset, LoadReport, Split};
 use crate::loss::{self, MemoryBank};
-use crate::model::{Heads, HeadsConfig, ImageTowerKind};
+use crate::model::{DualEncoder, Heads, HeadsConfig, ImageTower, ImageTowerKind};
 use crate::rng::SplitMix64;
 use crate::towers::tokenizer::TokenizerError;
 
@@ -137,6 +141,18 @@ pub struct TrainConfig {
     pub augment: AugmentConfig,
     /// Run on the CPU backend instead of the GPU.
     pub cpu: bool,
+    /// Stages at the end of the image tower that are fine-tuned (0: frozen; the tower's stage
+    /// count: all of it).
+    #[serde(default)]
+    pub unfreeze_image: usize,
+    /// Peak learning rate of the fine-tuned tower stages (same cosine decay as the heads'):
+    /// smaller, as they start from pretrained weights.
+    #[serde(default = "default_tower_learning_rate")]
+    pub tower_learning_rate: f64,
+}
+
+fn default_tower_learning_rate() -> f64 {
+    1e-4
 }
 
 impl TrainConfig {
@@ -166,6 +182,8 @@ impl TrainConfig {
             views: 8,
             augment: AugmentConfig::default(),
             cpu: false,
+            unfreeze_image: 0,
+            tower_learning_rate: default_tower_learning_rate(),
         }
     }
 }
@@ -303,26 +321,30 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
     let context = Context::new(&dataset, &features);
 
     let device = compute.device.clone().autodiff();
-    let mut heads = HeadsConfig {
-        image_tower: config.image_tower,
-        dim: config.dim,
-        temperature: config.temperature,
-    }
-    .init(config.seed, &device);
-    let mut optimizer = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .init();
+    let mut model = DualEncoder {
+        heads: HeadsConfig {
+            image_tower: config.image_tower,
+            dim: config.dim,
+            temperature: config.temperature,
+        }
+        .init(config.seed, &device),
+        tower: match trained_stages(config)? {
+            0 => None,
+            _ => Some(
+                assets::load_image_tower(&config.models, config.image_tower, &device)?
+                    .for_fine_tuning(),
+            ),
+        },
+        first_trained: config.image_tower.stages() - trained_stages(config)?,
+    };
+    let mut optimizers = Optimizers::new(config);
     let mut progress = Progress {
         epochs_done: 0,
         metrics: Vec::new(),
     };
     if checkpoint.exists() {
-        heads = heads
-            .try_load_file(checkpoint.join("heads.bpk"))
-            .map_err(|e| TrainError::Run(format!("checkpoint heads: {e:?}")))?;
-        optimizer = optimizer
-            .load(checkpoint.join("optimizer.bpk"))
-            .map_err(|e| TrainError::Run(format!("checkpoint optimiser: {e:?}")))?;
+        model = load_model(model, &checkpoint)?;
+        optimizers = optimizers.load(&checkpoint)?;
         let path = checkpoint.join("progress.json");
         progress = serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
             .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
@@ -332,21 +354,17 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
     let started = Instant::now();
     for epoch in progress.epochs_done + 1..=config.epochs {
         let (trained, metrics) =
-            run_epoch(heads, &mut optimizer, &context, config, epoch, &device)?;
-        heads = trained;
+            run_epoch(model, &mut optimizers, &context, config, epoch, &device)?;
+        model = trained;
         progress.epochs_done = epoch;
         progress.metrics.push(metrics);
-        save_checkpoint(run_dir, &heads, &optimizer, &progress)?;
+        save_checkpoint(run_dir, &model, &optimizers, &progress)?;
     }
     let train_seconds = started.elapsed().as_secs_f64();
 
-    let heads = heads.valid();
-    heads
-        .clone()
-        .save_file(run_dir.join("heads.bpk.tmp"))
-        .map_err(|e| TrainError::Run(format!("saving heads: {e:?}")))?;
-    rename(&run_dir.join("heads.bpk.tmp"), &run_dir.join("heads.bpk"))?;
-    let test = context.evaluate(&heads, Split::Test, &compute.device.clone());
+    let model = model.valid();
+    save_model(&model, run_dir)?;
+    let test = context.evaluate(&model, Split::Test, &compute.device.clone());
     write_atomic(
         &run_dir.join("test.json"),
         &serde_json::to_vec_pretty(&test).expect("serialisable"),
@@ -406,10 +424,10 @@ impl<'a> Context<'a> {
     fn lookalikes(&self) -> &LookAlikes {
         self.lookalikes.get_or_init(|| {
             LookAlikes::find(
-                &self.features.train_clean,
+                self.features.frozen_train(),
                 &self.train_entities,
                 self.entities,
-                self.features.dim,
+                self.features.frozen_train().len() / self.train_entities.len().max(1),
                 LOOKALIKE_FRACTION,
             )
         })
@@ -425,18 +443,25 @@ impl<'a> Context<'a> {
     }
 
     /// Unit image vectors of `split`'s mentions and unit text vectors of every entity (both
-    /// row-major), through `heads`.
-    fn vectors(&self, heads: &Heads, split: Split, device: &Device) -> (Vec<f32>, Vec<f32>) {
-        let heads = heads.valid();
+    /// row-major), through `model`.
+    fn vectors(&self, model: &DualEncoder, split: Split, device: &Device) -> (Vec<f32>, Vec<f32>) {
+        let model = model.valid();
         let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
-        let images = read(heads.embed_images(Tensor::from_data(
-            TensorData::new(
-                self.features.split(split).to_vec(),
-                [self.gold(split).len(), self.features.dim],
-            ),
-            device,
-        )));
-        let texts = read(heads.embed_texts(Tensor::from_data(
+        let [c, h, w] = self.features.shape;
+        // Chunks bound the memory of the tower stages that run on activations.
+        let mut images = Vec::new();
+        for rows in self
+            .features
+            .split(split)
+            .chunks(EMBED_CHUNK * self.features.dim)
+        {
+            let n = rows.len() / self.features.dim;
+            images.extend(read(model.embed_cached(Tensor::from_data(
+                TensorData::new(rows.to_vec(), [n, c, h, w]),
+                device,
+            ))));
+        }
+        let texts = read(model.heads.embed_texts(Tensor::from_data(
             TensorData::new(
                 self.features.text.clone(),
                 [self.entities, crate::towers::minilm::HIDDEN],
@@ -446,22 +471,25 @@ impl<'a> Context<'a> {
         (images, texts)
     }
 
-    /// Ranks every entity for each mention of `split` with `heads`.
-    fn evaluate(&self, heads: &Heads, split: Split, device: &Device) -> EvalReport {
+    /// Ranks every entity for each mention of `split` with `model`.
+    fn evaluate(&self, model: &DualEncoder, split: Split, device: &Device) -> EvalReport {
         let gold = self.gold(split);
         if gold.is_empty() {
             return EvalReport::new(&[], &[], self.lookalikes());
         }
-        let (image_vectors, text_vectors) = self.vectors(heads, split, device);
+        let (image_vectors, text_vectors) = self.vectors(model, split, device);
         let ranks = eval::ranks(
             &image_vectors,
             gold,
             &text_vectors,
-            heads.image.weight.dims()[1],
+            model.heads.image.weight.dims()[1],
         );
         EvalReport::new(&ranks, gold, self.lookalikes())
     }
 }
+
+/// Photos embedded at once when evaluating.
+const EMBED_CHUNK: usize = 256;
 
 /// Share of entities counted as having a look-alike.
 pub const LOOKALIKE_FRACTION: f64 = 0.25;
@@ -501,13 +529,13 @@ fn batches(train_entities: &[usize], batch_size: usize, rng: &mut SplitMix64) ->
 }
 
 fn run_epoch(
-    mut heads: Heads,
-    optimizer: &mut burn::optim::ModuleOptimizer,
+    mut model: DualEncoder,
+    optimizers: &mut Optimizers,
     ctx: &Context,
     config: &TrainConfig,
     epoch: usize,
     device: &Device,
-) -> Result<(Heads, EpochMetrics), TrainError> {
+) -> Result<(DualEncoder, EpochMetrics), TrainError> {
     let started = Instant::now();
     let mut rng = SplitMix64::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let plan = batches(&ctx.train_entities, config.batch_size, &mut rng);
@@ -540,18 +568,19 @@ fn run_epoch(
             * 0.5
             * (1.0 + (std::f64::consts::PI * done / config.epochs as f64).cos());
         let batch = StepBatch {
+            shape: f.shape,
             view_a: a,
             view_b: v,
             texts,
             entities,
         };
-        let (next, losses) = train_step(heads, optimizer, &batch, &mut bank, config, lr, device)
+        let (next, losses) = train_step(model, optimizers, &batch, &mut bank, config, lr, device)
             .map_err(|value| TrainError::NonFinite {
-                epoch,
-                step: step + 1,
-                value,
-            })?;
-        heads = next;
+            epoch,
+            step: step + 1,
+            value,
+        })?;
+        model = next;
         sum += f64::from(losses.total);
         sum_cm += f64::from(losses.infonce);
         sum_self += f64::from(losses.self_contrastive);
@@ -563,8 +592,8 @@ fn run_epoch(
     progress.finish();
     let steps = plan.len().max(1) as f64;
     let seconds = started.elapsed().as_secs_f64();
-    let dev = ctx.evaluate(&heads, Split::Dev, device);
-    let scale = scalar(&heads.scale());
+    let dev = ctx.evaluate(&model, Split::Dev, device);
+    let scale = scalar(&model.heads.scale());
     let metrics = EpochMetrics {
         epoch,
         loss: sum / steps,
@@ -585,13 +614,15 @@ fn run_epoch(
         metrics.temperature,
         metrics.images_per_second
     );
-    Ok((heads, metrics))
+    Ok((model, metrics))
 }
 
-/// One optimiser step's inputs: two cached image-feature views and the text features of `b`
-/// training photos of distinct entities, row-major.
+/// One optimiser step's inputs: two cached views (tower features, or the activations the frozen
+/// stages output) and the text features of `b` training photos of distinct entities, row-major.
 pub struct StepBatch {
-    /// First view of each photo, `[b, image feature dim]`.
+    /// Shape `[c, h, w]` of one view (`[feature_dim, 1, 1]` for a frozen tower).
+    pub shape: [usize; 3],
+    /// First view of each photo, `[b, c · h · w]`.
     pub view_a: Vec<f32>,
     /// Another view of the same photos.
     pub view_b: Vec<f32>,
@@ -614,28 +645,31 @@ pub struct StepLosses {
     pub hard_negative: f32,
 }
 
-/// One optimiser step of the heads on `batch` with the losses `config` switches on, at learning
-/// rate `lr`; `bank` keeps earlier image vectors as extra hard negatives. A non-finite loss is
-/// returned as `Err(value)` before any weight changes.
+/// One optimiser step of `model` on `batch` with the losses `config` switches on, at learning rate
+/// `lr` for the heads (the tower's scaled as `config.tower_learning_rate` is to
+/// `config.learning_rate`); `bank` keeps earlier image vectors as extra hard negatives. A
+/// non-finite loss is returned as `Err(value)` before any weight changes.
 pub fn train_step(
-    heads: Heads,
-    optimizer: &mut burn::optim::ModuleOptimizer,
+    model: DualEncoder,
+    optimizers: &mut Optimizers,
     batch: &StepBatch,
     bank: &mut MemoryBank,
     config: &TrainConfig,
     lr: f64,
     device: &Device,
-) -> Result<(Heads, StepLosses), f32> {
+) -> Result<(DualEncoder, StepLosses), f32> {
     let b = batch.entities.len();
     let entities = &batch.entities;
-    let tensor = |data: &[f32]| {
-        let width = data.len() / b.max(1);
-        Tensor::<2>::from_data(TensorData::new(data.to_vec(), [b, width]), device)
-    };
-    let view_a = heads.embed_images(tensor(&batch.view_a));
-    let view_b = heads.embed_images(tensor(&batch.view_b));
-    let text = heads.embed_texts(tensor(&batch.texts));
-    let scale = heads.scale();
+    let [c, h, w] = batch.shape;
+    let views =
+        |data: &[f32]| Tensor::<4>::from_data(TensorData::new(data.to_vec(), [b, c, h, w]), device);
+    let view_a = model.embed_cached(views(&batch.view_a));
+    let view_b = model.embed_cached(views(&batch.view_b));
+    let text = model.heads.embed_texts(Tensor::<2>::from_data(
+        TensorData::new(batch.texts.clone(), [b, crate::towers::minilm::HIDDEN]),
+        device,
+    ));
+    let scale = model.heads.scale();
 
     let infonce = (loss::cross_modal_infonce(view_a.clone(), text.clone(), scale.clone())
         + loss::cross_modal_infonce(view_b.clone(), text.clone(), scale.clone()))
@@ -685,10 +719,32 @@ pub fn train_step(
     if !value.is_finite() {
         return Err(value);
     }
-    let grads = GradientsParams::from_grads(total.backward(), &heads);
-    let heads = optimizer.step(lr, heads, grads);
-    Ok((
+    let mut grads = total.backward();
+    let heads_grads = GradientsParams::from_module(&mut grads, &model.heads);
+    let tower_grads = model
+        .tower
+        .as_ref()
+        .map(|tower| GradientsParams::from_module(&mut grads, tower));
+    let DualEncoder {
         heads,
+        tower,
+        first_trained,
+    } = model;
+    let heads = optimizers.heads.step(lr, heads, heads_grads);
+    let tower = match (tower, tower_grads) {
+        (Some(tower), Some(grads)) => Some(optimizers.tower.step(
+            lr * config.tower_learning_rate / config.learning_rate,
+            tower,
+            grads,
+        )),
+        (tower, _) => tower,
+    };
+    Ok((
+        DualEncoder {
+            heads,
+            tower,
+            first_trained,
+        },
         StepLosses {
             total: value,
             infonce: scalar(&infonce),
@@ -696,6 +752,124 @@ pub fn train_step(
             hard_negative: hard_value,
         },
     ))
+}
+
+/// The two AdamW optimisers of a run: the heads', and the fine-tuned tower stages' (idle for a
+/// frozen tower). Two, not one, because each follows its own learning rate.
+pub struct Optimizers {
+    /// Steps the heads.
+    pub heads: burn::optim::ModuleOptimizer,
+    /// Steps the image tower's trained stages.
+    pub tower: burn::optim::ModuleOptimizer,
+}
+
+impl Optimizers {
+    /// Fresh optimisers with `config`'s weight decay.
+    pub fn new(config: &TrainConfig) -> Self {
+        let adamw = || {
+            AdamWConfig::new()
+                .with_weight_decay(config.weight_decay as f32)
+                .init()
+        };
+        Self {
+            heads: adamw(),
+            tower: adamw(),
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
+        for (optimizer, file) in [
+            (&self.heads, "optimizer.bpk"),
+            (&self.tower, "tower-optimizer.bpk"),
+        ] {
+            optimizer
+                .save(dir.join(file))
+                .map_err(|e| TrainError::Run(format!("saving the optimiser: {e:?}")))?;
+        }
+        Ok(())
+    }
+
+    fn load(self, dir: &Path) -> Result<Self, TrainError> {
+        let load = |optimizer: burn::optim::ModuleOptimizer, file: &str| {
+            optimizer
+                .load(dir.join(file))
+                .map_err(|e| TrainError::Run(format!("checkpoint {file}: {e:?}")))
+        };
+        let heads = load(self.heads, "optimizer.bpk")?;
+        // Checkpoints of runs from before fine-tuning existed have no tower optimiser.
+        let tower = if dir.join("tower-optimizer.bpk").exists() {
+            load(self.tower, "tower-optimizer.bpk")?
+        } else {
+            self.tower
+        };
+        Ok(Self { heads, tower })
+    }
+}
+
+/// Stages of the image tower `config` fine-tunes, checked against the tower.
+fn trained_stages(config: &TrainConfig) -> Result<usize, TrainError> {
+    let stages = config.image_tower.stages();
+    if config.unfreeze_image > stages {
+        return Err(TrainError::Run(format!(
+            "--unfreeze-image {}: {} has {stages} stages",
+            config.unfreeze_image,
+            config.image_tower.name()
+        )));
+    }
+    Ok(config.unfreeze_image)
+}
+
+/// File of a run (or checkpoint) holding the fine-tuned image tower.
+const TOWER_FILE: &str = "image-tower.bpk";
+
+/// Writes `model` into `dir` as `heads.bpk` (+ `image-tower.bpk` when fine-tuned), each atomically.
+fn save_model(model: &DualEncoder, dir: &Path) -> Result<(), TrainError> {
+    let save = |module: &dyn Fn(&Path) -> Result<(), String>, file: &str| {
+        let tmp = dir.join(format!("{file}.tmp"));
+        module(&tmp).map_err(|e| TrainError::Run(format!("saving {file}: {e}")))?;
+        rename(&tmp, &dir.join(file))
+    };
+    save(
+        &|path| {
+            model
+                .heads
+                .clone()
+                .save_file(path)
+                .map_err(|e| format!("{e:?}"))
+        },
+        "heads.bpk",
+    )?;
+    if let Some(tower) = &model.tower {
+        save(
+            &|path| tower.clone().save_file(path).map_err(|e| format!("{e:?}")),
+            TOWER_FILE,
+        )?;
+    }
+    Ok(())
+}
+
+/// `model` with the weights saved in `dir` by [`save_model`].
+fn load_model(model: DualEncoder, dir: &Path) -> Result<DualEncoder, TrainError> {
+    let path = dir.join("heads.bpk");
+    let heads = model.heads.try_load_file(&path).map_err(|e| {
+        TrainError::Run(format!("{}: {e:?} (is the run finished?)", path.display()))
+    })?;
+    let tower = match model.tower {
+        Some(tower) => {
+            let path = dir.join(TOWER_FILE);
+            Some(
+                tower
+                    .try_load_file(&path)
+                    .map_err(|e| TrainError::Run(format!("{}: {e:?}", path.display())))?,
+            )
+        }
+        None => None,
+    };
+    Ok(DualEncoder {
+        heads,
+        tower,
+        first_trained: model.first_trained,
+    })
 }
 
 fn scalar(t: &Tensor<1>) -> f32 {
@@ -716,20 +890,15 @@ fn rename(from: &Path, to: &Path) -> Result<(), TrainError> {
 /// either the previous checkpoint or the new one, never a mixture.
 fn save_checkpoint(
     run_dir: &Path,
-    heads: &Heads,
-    optimizer: &burn::optim::ModuleOptimizer,
+    model: &DualEncoder,
+    optimizers: &Optimizers,
     progress: &Progress,
 ) -> Result<(), TrainError> {
     let staging = run_dir.join("checkpoint.new");
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(|e| TrainError::io(&staging, e))?;
-    heads
-        .clone()
-        .save_file(staging.join("heads.bpk"))
-        .map_err(|e| TrainError::Run(format!("saving heads: {e:?}")))?;
-    optimizer
-        .save(staging.join("optimizer.bpk"))
-        .map_err(|e| TrainError::Run(format!("saving the optimiser: {e:?}")))?;
+    save_model(model, &staging)?;
+    optimizers.save(&staging)?;
     let json = serde_json::to_vec_pretty(progress).expect("serialisable");
     fs::write(staging.join("progress.json"), json).map_err(|e| TrainError::io(&staging, e))?;
     let lines: String = progress
@@ -768,43 +937,65 @@ fn load_data(
             config.views,
             &config.augment,
             config.view_seed,
+            trained_stages(config)?,
         ),
         device,
     )?;
     Ok((dataset, report, features))
 }
 
-/// The configuration and the trained heads of the finished run in `run_dir`, on `device`.
-pub fn finished_run(run_dir: &Path, device: &Device) -> Result<(TrainConfig, Heads), TrainError> {
+/// A finished run: its configuration and trained model.
+pub struct FinishedRun {
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// The trained heads.
+    pub heads: Heads,
+    /// The fine-tuned image tower (`None`: the pretrained one, frozen).
+    pub tuned_tower: Option<ImageTower>,
+}
+
+/// The finished run in `run_dir`, on `device`.
+pub fn finished_run(run_dir: &Path, device: &Device) -> Result<FinishedRun, TrainError> {
+    let (config, model) = finished_model(run_dir, device)?;
+    Ok(FinishedRun {
+        config,
+        heads: model.heads,
+        tuned_tower: model.tower,
+    })
+}
+
+fn finished_model(
+    run_dir: &Path,
+    device: &Device,
+) -> Result<(TrainConfig, DualEncoder), TrainError> {
     let path = run_dir.join("config.json");
     let config: TrainConfig =
         serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
             .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
-    let heads_path = run_dir.join("heads.bpk");
-    let heads = HeadsConfig {
-        image_tower: config.image_tower,
-        dim: config.dim,
-        temperature: config.temperature,
-    }
-    .init(config.seed, device)
-    .try_load_file(&heads_path)
-    .map_err(|e| {
-        TrainError::Run(format!(
-            "{}: {e:?} (is the run finished?)",
-            heads_path.display()
-        ))
-    })?;
-    Ok((config, heads))
+    let trained = trained_stages(&config)?;
+    let model = DualEncoder {
+        heads: HeadsConfig {
+            image_tower: config.image_tower,
+            dim: config.dim,
+            temperature: config.temperature,
+        }
+        .init(config.seed, device),
+        // The architecture only: the trained weights are loaded next.
+        tower: (trained > 0).then(|| ImageTower::new(config.image_tower, device)),
+        first_trained: config.image_tower.stages() - trained,
+    };
+    let model = load_model(model, run_dir)?;
+    Ok((config, model))
 }
 
 /// A finished run with everything needed to evaluate it: its config, data, cached features and
-/// trained heads.
+/// trained model.
 pub struct LoadedRun {
     /// The run's configuration.
     pub config: TrainConfig,
     dataset: Dataset,
     features: Features,
-    heads: Heads,
+    model: DualEncoder,
     device: Device,
 }
 
@@ -812,27 +1003,27 @@ impl LoadedRun {
     /// Loads `run_dir` (computing the features if their cache is gone).
     pub fn open(run_dir: &Path) -> Result<Self, TrainError> {
         let device = Compute::cpu().device;
-        let (config, heads) = finished_run(run_dir, &device)?;
+        let (config, model) = finished_model(run_dir, &device)?;
         let (dataset, _, features) = load_data(&config, &device)?;
         Ok(Self {
             config,
             dataset,
             features,
-            heads,
+            model,
             device,
         })
     }
 
     /// Metrics of `split` over the whole KB, by exact f32 scoring.
     pub fn evaluate(&self, split: Split) -> EvalReport {
-        Context::new(&self.dataset, &self.features).evaluate(&self.heads, split, &self.device)
+        Context::new(&self.dataset, &self.features).evaluate(&self.model, split, &self.device)
     }
 
     /// Unit image vectors of `split`'s mentions (row-major), their gold entity indices, and the unit
     /// text vectors of every entity (row-major, KB order).
     pub fn vectors(&self, split: Split) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
         let context = Context::new(&self.dataset, &self.features);
-        let (images, texts) = context.vectors(&self.heads, split, &self.device);
+        let (images, texts) = context.vectors(&self.model, split, &self.device);
         (images, context.gold(split).to_vec(), texts)
     }
 
@@ -843,5 +1034,112 @@ impl LoadedRun {
             .iter()
             .map(|e| e.id.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::towers::facenet::FaceNet;
+
+    fn weights(net: &FaceNet) -> [Vec<f32>; 3] {
+        let read = |t: Tensor<4>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+        [
+            read(net.blocks[12].conv1.weight.val()),
+            read(net.blocks[13].conv1.weight.val()),
+            net.fc
+                .weight
+                .val()
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .expect("f32"),
+        ]
+    }
+
+    #[test]
+    fn fine_tuning_steps_only_the_trained_stages() {
+        let device = Device::flex().autodiff();
+        let kind = ImageTowerKind::Facenet;
+        let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
+        config.unfreeze_image = 2;
+        let first_trained = kind.stages() - 2;
+        let tower = ImageTower::new(kind, &device).for_fine_tuning();
+        let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], &device), 0..first_trained);
+        let [_, c, h, w] = probe.dims();
+        let ImageTower::Facenet(net) = &tower else {
+            unreachable!("built as FaceNet")
+        };
+        let before = weights(net);
+        let model = DualEncoder {
+            heads: HeadsConfig::new(kind).init(1, &device),
+            tower: Some(tower),
+            first_trained,
+        };
+        let mut rng = SplitMix64::new(5);
+        let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+        let b = 4;
+        let batch = StepBatch {
+            shape: [c, h, w],
+            view_a: random(b * c * h * w),
+            view_b: random(b * c * h * w),
+            texts: random(b * crate::towers::minilm::HIDDEN),
+            entities: (0..b).collect(),
+        };
+        let mut optimizers = Optimizers::new(&config);
+        let mut bank = MemoryBank::new(0, config.dim);
+        let (model, losses) = train_step(
+            model,
+            &mut optimizers,
+            &batch,
+            &mut bank,
+            &config,
+            1e-2,
+            &device,
+        )
+        .expect("finite loss");
+        assert!(losses.total.is_finite());
+        let Some(ImageTower::Facenet(net)) = &model.tower else {
+            panic!("the tower is kept")
+        };
+        let after = weights(net);
+        assert_eq!(before[0], after[0], "a frozen stage (block 13) changed");
+        assert_ne!(before[1], after[1], "the trained block 14 did not change");
+        assert_ne!(before[2], after[2], "the trained projection did not change");
+    }
+
+    #[test]
+    fn stage_by_stage_equals_the_whole_tower() {
+        let device = Device::flex();
+        for kind in [ImageTowerKind::Facenet, ImageTowerKind::EfficientnetLite0] {
+            let tower = ImageTower::new(kind, &device);
+            let side = kind.input_size();
+            let mut rng = SplitMix64::new(9);
+            let pixels: Vec<f32> = (0..2 * 3 * side * side)
+                .map(|_| rng.normal() as f32)
+                .collect();
+            let images =
+                Tensor::<4>::from_data(TensorData::new(pixels, [2, 3, side, side]), &device);
+            let whole = tower
+                .features(images.clone())
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .expect("f32");
+            for cut in [0, 1, kind.stages() - 2, kind.stages()] {
+                let split =
+                    tower.run_stages(tower.run_stages(images.clone(), 0..cut), cut..kind.stages());
+                let split = split.into_data().try_into_vec_as::<f32>().expect("f32");
+                assert_eq!(whole.len(), split.len());
+                let worst = whole
+                    .iter()
+                    .zip(&split)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "{} cut at {cut}: max |diff| {worst}",
+                    kind.name()
+                );
+            }
+        }
     }
 }
