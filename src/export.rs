@@ -32,6 +32,8 @@ pub struct ExportOptions {
     pub title: String,
     /// Shard size bound in bytes.
     pub max_shard_bytes: u64,
+    /// Write refinement files beside the shards (see [`crate::kb::refine`]).
+    pub refine: bool,
 }
 
 /// Why an export failed.
@@ -89,6 +91,7 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         &sha256_hex(&image_f32),
         WriterOptions {
             max_shard_bytes: options.max_shard_bytes,
+            refine: options.refine,
             ..WriterOptions::default()
         },
     )?;
@@ -200,16 +203,19 @@ pub fn open_bundle(
     Ok(linker)
 }
 
-/// How much the int8 bundle changes the ranking, against exact f32 scoring.
+/// How much the bundle's quantisation (int8, refined or not) changes the ranking, against exact f32
+/// scoring.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantizationCheck {
     /// Test mentions compared.
     pub mentions: usize,
+    /// Whether the bundle has refinement files (then its search re-scores with them).
+    pub refined: bool,
     /// Fraction whose top-1 entity is the same.
     pub top1_agreement: f64,
     /// acc@1 with exact f32 vectors.
     pub acc1_f32: f64,
-    /// acc@1 with the bundle's int8 shards.
+    /// acc@1 with the bundle's search (int8, refined when the bundle has refinement files).
     pub acc1_int8: f64,
     /// Over the mentions whose top-1 differs, the largest exact-f32 score gap between the two
     /// entities: how close to a tie every swap was (0 when none differs).
@@ -265,6 +271,7 @@ pub fn quantization_check(
     let n = gold.len().max(1) as f64;
     Ok(QuantizationCheck {
         mentions: gold.len(),
+        refined: shards.iter().all(|s| s.refinement().is_some()),
         top1_agreement: agree as f64 / n,
         acc1_f32: right_f32 as f64 / n,
         acc1_int8: right_int8 as f64 / n,

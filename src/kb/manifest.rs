@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::KbError;
 pub use super::quantize::Quantization;
-use super::{quantize, safe_path, shard};
+use super::{quantize, refine, safe_path, shard};
 
 /// The `format` string of a photolink KB manifest.
 pub const FORMAT: &str = "photolink-kb";
@@ -40,6 +40,9 @@ pub const ROLE_SHARD: &str = "shard";
 pub const ROLE_METADATA: &str = "metadata";
 /// Role of the partition centroids (a shard whose rows are the centroids).
 pub const ROLE_CENTROIDS: &str = "centroids";
+/// Role of a refinement file (4-bit residuals of the shard with the same range, see
+/// [`refine`](super::refine)). A bundle has one per shard or none.
+pub const ROLE_REFINE: &str = "refine";
 
 /// One file of the bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -318,8 +321,32 @@ impl Manifest {
                 )));
             }
         }
+        let refines: Vec<&FileEntry> = self.files_with_role(ROLE_REFINE).collect();
+        if !refines.is_empty() && refines.len() != shards.len() {
+            return Err(KbError::CountMismatch {
+                what: "refinement files vs shards (one per shard, or none)".into(),
+                expected: shards.len() as u64,
+                found: refines.len() as u64,
+            });
+        }
+        for (s, r) in shards.iter().zip(&refines) {
+            if (r.first, r.count, r.partition) != (s.first, s.count, s.partition) {
+                return Err(inconsistent(format!(
+                    "refinement {:?} does not cover the same entities as shard {:?}",
+                    r.path, s.path
+                )));
+            }
+            let len = refine::refine_len(self.dim, s.count.unwrap_or(0));
+            if r.bytes != len {
+                return Err(KbError::LengthMismatch {
+                    path: r.path.clone(),
+                    expected: len,
+                    found: r.bytes,
+                });
+            }
+        }
         for f in &self.files {
-            let is_ranged = matches!(f.role.as_str(), ROLE_SHARD | ROLE_METADATA);
+            let is_ranged = matches!(f.role.as_str(), ROLE_SHARD | ROLE_METADATA | ROLE_REFINE);
             if !is_ranged && (f.first.is_some() || f.partition.is_some()) {
                 return Err(inconsistent(format!(
                     "{:?} (role {:?}) cannot have first/partition",
@@ -428,6 +455,12 @@ impl Manifest {
     pub fn metadata_for(&self, shard: &FileEntry) -> Option<&FileEntry> {
         self.files_with_role(ROLE_METADATA)
             .find(|m| m.first == shard.first && m.count == shard.count)
+    }
+
+    /// The refinement file of `shard` (same range), when the bundle has them.
+    pub fn refinement_for(&self, shard: &FileEntry) -> Option<&FileEntry> {
+        self.files_with_role(ROLE_REFINE)
+            .find(|r| r.first == shard.first && r.count == shard.count)
     }
 
     /// The shard and metadata entries holding global entity `index`.

@@ -3,7 +3,8 @@
 //!
 //! A bundle is a directory: `manifest.json` (format, version, model identity, dimension, count,
 //! quantisation, every file's length and sha256, optional coarse partitions), int8 shards of
-//! bounded size, one metadata file per shard, and whatever image-side files the exporter adds.
+//! bounded size, one metadata file per shard, optionally one refinement file per shard (4-bit
+//! residuals that re-score the top candidates), and whatever image-side files the exporter adds.
 //! Shared by native code and wasm32: nothing here needs more than `std`.
 //!
 //! Typical reader flow (the browser does the same with `fetch` for each `entry.path`):
@@ -14,8 +15,11 @@
 //! let query = Query::new(&image_embedding, &manifest.quantization)?;
 //! let mut searcher = Searcher::new(query, 10);
 //! for entry in manifest.shards() {
-//!     let shard = Shard::parse(fetch(&entry.path)?, entry, manifest.dim)?; // sha256 + header
-//!     searcher.add_shard(&shard)?;                                           // progressive
+//!     let mut shard = Shard::parse(fetch(&entry.path)?, entry, manifest.dim)?; // sha256 + header
+//!     if let Some(r) = manifest.refinement_for(entry) {
+//!         shard = shard.with_refinement(Refinement::parse(fetch(&r.path)?, r, manifest.dim)?)?;
+//!     }
+//!     searcher.add_shard(&shard)?;                                               // progressive
 //! }
 //! for hit in searcher.hits() {
 //!     let (shard_entry, meta_entry) = manifest.locate(hit.index)?;
@@ -25,7 +29,8 @@
 //! ```
 //!
 //! Modules: [`manifest`] (the table of contents and its checks), [`safe_path`] (file names that
-//! stay inside the bundle), [`shard`] (binary layout), [`metadata`] (entity records),
+//! stay inside the bundle), [`shard`] (binary layout), [`refine`] (residual refinement files),
+//! [`metadata`] (entity records),
 //! [`quantize`] (int8 rows, int16 queries), [`kernel`] (SIMD dot products), [`topk`] (bounded
 //! heap), [`search`](mod@search) (query, searcher, exact f32 reference), [`partition`] (k-means, probing,
 //! recall), [`writer`] and [`reader`] (directories), [`error`].
@@ -37,6 +42,7 @@ pub mod metadata;
 pub mod partition;
 pub mod quantize;
 pub mod reader;
+pub mod refine;
 pub mod safe_path;
 pub mod search;
 pub mod shard;
@@ -53,6 +59,7 @@ pub use metadata::{EntityMeta, MetaShard};
 pub use partition::{KMeansOptions, RecallPoint};
 pub use quantize::Quantization;
 pub use reader::BundleReader;
+pub use refine::Refinement;
 pub use search::{Query, Searcher, exact_f32, search};
 pub use shard::Shard;
 pub use topk::Hit;

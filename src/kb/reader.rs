@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::error::KbError;
 use super::manifest::{self, FileEntry, Manifest, verify_file};
 use super::metadata::{EntityMeta, MetaShard};
+use super::refine::Refinement;
 use super::safe_path;
 use super::shard::Shard;
 
@@ -47,9 +48,17 @@ impl BundleReader {
         Ok(bytes)
     }
 
-    /// Reads and verifies one shard.
+    /// Reads and verifies one shard, with its refinement file when the bundle has them.
     pub fn load_shard(&self, entry: &FileEntry) -> Result<Shard, KbError> {
-        Shard::parse(self.read_verified(entry)?, entry, self.manifest.dim)
+        let shard = Shard::parse(self.read_verified(entry)?, entry, self.manifest.dim)?;
+        match self.manifest.refinement_for(entry) {
+            Some(r) => shard.with_refinement(Refinement::parse(
+                self.read_verified(r)?,
+                r,
+                self.manifest.dim,
+            )?),
+            None => Ok(shard),
+        }
     }
 
     /// Reads and verifies every shard, in entity order.

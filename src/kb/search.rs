@@ -4,11 +4,18 @@
 //! The scan is exact over the int8 data: each row's i32 dot with the int16 query is exact, then
 //! scaled once by `row_scale · query_scale`. Rows are scored in blocks of [`BLOCK`] so the kernel
 //! runs uninterrupted and the heap is only touched by rows that beat the current k-th score.
+//!
+//! When a shard carries a [refinement](super::refine), a row's residual can move its score by at
+//! most `8 · residual_scale · Σ|q|` (times the query scale). Only rows whose int8 score plus that
+//! bound still reaches the current k-th score are re-scored with their residual; the others provably
+//! cannot enter the top k. So the ranking is exactly that of the refined rows, while the extra work
+//! is a handful of rows per shard.
 
 use super::error::KbError;
 use super::kernel::Kernel;
 use super::manifest::MAX_DIM;
 use super::quantize::{self, Quantization};
+use super::refine::{self, Refinement};
 use super::shard::Shard;
 use super::topk::{Hit, TopK};
 
@@ -23,6 +30,8 @@ pub struct Query {
     values: Vec<i16>,
     scale: f32,
     offset: f32,
+    /// `Σ |values|`, for the bound on what a residual can add to a score.
+    l1: f32,
     kernel: Kernel,
 }
 
@@ -62,10 +71,12 @@ impl Query {
         }
         let mut values = vec![0i16; v.len()];
         let scale = quantize::quantize_query(&scaled, &mut values);
+        let l1 = values.iter().map(|&v| (v as i64).abs()).sum::<i64>() as f32;
         Ok(Query {
             values,
             scale,
             offset,
+            l1,
             kernel: Kernel::detect(),
         })
     }
@@ -98,19 +109,35 @@ impl Query {
         }
         let dim = self.dim();
         let mut dots = [0i32; BLOCK];
-        for ((rows, scales), out) in shard
+        for (b, ((rows, scales), out)) in shard
             .rows()
             .chunks(BLOCK * dim)
             .zip(shard.scales().chunks(BLOCK))
             .zip(out.chunks_mut(BLOCK))
+            .enumerate()
         {
             let dots = &mut dots[..scales.len()];
             self.kernel.dots(rows, &self.values, dots);
-            for ((o, &d), &s) in out.iter_mut().zip(dots.iter()).zip(scales) {
-                *o = self.offset + d as f32 * (s * self.scale);
+            for (i, ((o, &d), &s)) in out.iter_mut().zip(dots.iter()).zip(scales).enumerate() {
+                *o = match shard.refinement() {
+                    Some(r) => self.refined_score(d, s, r, b * BLOCK + i),
+                    None => self.offset + d as f32 * (s * self.scale),
+                };
             }
         }
         Ok(())
+    }
+
+    /// Score of row `i` with its residual: `offset + qscale · (d · s + dr · rs)`.
+    fn refined_score(&self, d: i32, s: f32, r: &Refinement, i: usize) -> f32 {
+        let dr = refine::residual_dot(r.row(i), &self.values);
+        self.offset + (d as f32 * s + dr as f32 * r.scales()[i]) * self.scale
+    }
+
+    /// Most a residual of scale `rs` can change a score: `qscale · 8 · rs · Σ|q|` (|nibble| ≤ 8),
+    /// widened by a hair so that f32 rounding can never make it too tight.
+    fn residual_bound(&self, rs: f32) -> f32 {
+        (self.scale * 8.0 * rs * self.l1) * 1.001 + 1e-7
     }
 
     fn check_dim(&self, shard: &Shard) -> Result<(), KbError> {
@@ -167,16 +194,28 @@ impl Searcher {
         let (qscale, offset) = (self.query.scale, self.query.offset);
         let mut dots = [0i32; BLOCK];
         let mut index = first;
-        for (rows, scales) in shard
+        let refinement = shard.refinement();
+        for (b, (rows, scales)) in shard
             .rows()
             .chunks(BLOCK * dim)
             .zip(shard.scales().chunks(BLOCK))
+            .enumerate()
         {
             let dots = &mut dots[..scales.len()];
             self.query.kernel.dots(rows, &self.query.values, dots);
             let mut threshold = self.top.threshold();
-            for (&d, &s) in dots.iter().zip(scales) {
-                let score = offset + d as f32 * (s * qscale);
+            for (i, (&d, &s)) in dots.iter().zip(scales).enumerate() {
+                let mut score = offset + d as f32 * (s * qscale);
+                if let Some(r) = refinement {
+                    let row = b * BLOCK + i;
+                    // Rows that cannot reach the k-th score even with their largest possible
+                    // residual are left alone; the rest are re-scored exactly.
+                    if score + self.query.residual_bound(r.scales()[row]) < threshold {
+                        index += 1;
+                        continue;
+                    }
+                    score = self.query.refined_score(d, s, r, row);
+                }
                 // `>=` lets ties through to `push`, which breaks them by index.
                 if score >= threshold && self.top.push(Hit { index, score }) {
                     threshold = self.top.threshold();

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::KbError;
 use super::manifest::{self, FileEntry, MAX_DIM};
+use super::refine::Refinement;
 
 /// The eight bytes every shard starts with.
 pub const MAGIC: [u8; 8] = *b"PLKBSHRD";
@@ -143,6 +144,7 @@ pub struct Shard {
     partition: Option<u32>,
     scales: Vec<f32>,
     rows_offset: usize,
+    refinement: Option<Refinement>,
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
@@ -283,7 +285,36 @@ impl Shard {
             partition,
             scales,
             rows_offset,
+            refinement: None,
         })
+    }
+
+    /// The shard with its verified refinement file attached, which the search then uses to
+    /// re-score its candidates. Refuses a refinement of other rows or another dimension.
+    pub fn with_refinement(mut self, refinement: Refinement) -> Result<Shard, KbError> {
+        if refinement.dim() != self.dim
+            || refinement.count() != self.count
+            || refinement.first() != self.first
+        {
+            return Err(KbError::InconsistentManifest(format!(
+                "refinement {:?} (dim {}, entities {}..{}) does not cover shard {:?} (dim {}, entities {}..{})",
+                refinement.path(),
+                refinement.dim(),
+                refinement.first(),
+                refinement.first() + refinement.count() as u64,
+                self.path,
+                self.dim,
+                self.first,
+                self.first + self.count as u64
+            )));
+        }
+        self.refinement = Some(refinement);
+        Ok(self)
+    }
+
+    /// The attached refinement, if any.
+    pub fn refinement(&self) -> Option<&Refinement> {
+        self.refinement.as_ref()
     }
 
     /// The file name this shard was verified against (`<memory>` for in-memory shards).

@@ -22,6 +22,7 @@ use super::manifest::{self, FileEntry, Manifest, Partitions};
 use super::metadata::{self, EntityMeta};
 use super::partition::{self, KMeansOptions};
 use super::quantize::{self, CALIBRATION_ROWS, Quantization};
+use super::refine;
 use super::safe_path;
 use super::shard::{self, Shard};
 use crate::rng::SplitMix64;
@@ -41,6 +42,9 @@ pub struct WriterOptions {
     pub partitions: Option<KMeansOptions>,
     /// Flush every file and the directory to disk before renaming/returning. Off only for tests.
     pub fsync: bool,
+    /// Write a refinement file (4-bit residuals, half a shard's size) beside every shard, so that
+    /// searches rank like ~12-bit rows; off saves that download.
+    pub refine: bool,
 }
 
 impl Default for WriterOptions {
@@ -49,6 +53,7 @@ impl Default for WriterOptions {
             max_shard_bytes: DEFAULT_MAX_SHARD_BYTES,
             partitions: None,
             fsync: true,
+            refine: true,
         }
     }
 }
@@ -58,7 +63,19 @@ impl Default for WriterOptions {
 struct Pending {
     scales: Vec<f32>,
     rows: Vec<i8>,
+    /// Residual scales and packed nibbles (empty without refinement).
+    refine_scales: Vec<f32>,
+    nibbles: Vec<u8>,
     metas: Vec<EntityMeta>,
+}
+
+/// One shard's worth of quantised rows, borrowed for writing.
+struct ShardRows<'a> {
+    scales: &'a [f32],
+    rows: &'a [i8],
+    refine_scales: &'a [f32],
+    nibbles: &'a [u8],
+    metas: &'a [EntityMeta],
 }
 
 /// Writes a bundle directory. Entities are pushed in order. The first
@@ -212,6 +229,18 @@ impl BundleWriter {
         let mut y = vec![0f32; self.dim];
         let scale = quant.encode_row(vector, &mut y, &mut self.pending.rows[start..]);
         self.pending.scales.push(scale);
+        if self.options.refine {
+            let width = refine::row_bytes(self.dim);
+            let at = self.pending.nibbles.len();
+            self.pending.nibbles.resize(at + width, 0);
+            let rs = refine::quantize_residual(
+                &y,
+                &self.pending.rows[start..],
+                scale,
+                &mut self.pending.nibbles[at..],
+            );
+            self.pending.refine_scales.push(rs);
+        }
         self.pending.metas.push(meta);
         if self.options.partitions.is_none() && self.pending.scales.len() == self.rows_per_shard {
             self.flush_pending(None)?;
@@ -309,9 +338,13 @@ impl BundleWriter {
         self.write_shard(
             first,
             partition,
-            &pending.scales,
-            &pending.rows,
-            &pending.metas,
+            ShardRows {
+                scales: &pending.scales,
+                rows: &pending.rows,
+                refine_scales: &pending.refine_scales,
+                nibbles: &pending.nibbles,
+                metas: &pending.metas,
+            },
         )
     }
 
@@ -319,13 +352,11 @@ impl BundleWriter {
         &mut self,
         first: u64,
         partition: Option<u32>,
-        scales: &[f32],
-        rows: &[i8],
-        metas: &[EntityMeta],
+        part: ShardRows,
     ) -> Result<(), KbError> {
-        let n = self.shards.len() / 2;
-        let bytes = shard::encode(self.dim, first, partition, scales, rows)?;
-        let count = Some(scales.len() as u64);
+        let n = self.shards.len() / if self.options.refine { 3 } else { 2 };
+        let bytes = shard::encode(self.dim, first, partition, part.scales, part.rows)?;
+        let count = Some(part.scales.len() as u64);
         let s = self.write_file(
             manifest::ROLE_SHARD,
             &format!("{KB_DIR}/shard-{n:05}.bin"),
@@ -337,14 +368,27 @@ impl BundleWriter {
         let m = self.write_file(
             manifest::ROLE_METADATA,
             &format!("{KB_DIR}/meta-{n:05}.jsonl"),
-            &metadata::encode(metas),
+            &metadata::encode(part.metas),
             Some(first),
             count,
             partition,
         )?;
-        // Each shard is followed by its metadata file; readers pair them by role and range.
+        // Each shard is followed by its metadata file (and refinement); readers pair them by role
+        // and range.
         self.shards.push(s);
         self.shards.push(m);
+        if self.options.refine {
+            let bytes = refine::encode(self.dim, first, part.refine_scales, part.nibbles)?;
+            let r = self.write_file(
+                manifest::ROLE_REFINE,
+                &format!("{KB_DIR}/refine-{n:05}.bin"),
+                &bytes,
+                Some(first),
+                count,
+                partition,
+            )?;
+            self.shards.push(r);
+        }
         Ok(())
     }
 
@@ -430,7 +474,30 @@ impl BundleWriter {
                     .collect();
                 let metas: Vec<EntityMeta> =
                     chunk.iter().map(|&i| pending.metas[i].clone()).collect();
-                self.write_shard(first, Some(p), &scales, &rows, &metas)?;
+                let (refine_scales, nibbles): (Vec<f32>, Vec<u8>) = if self.options.refine {
+                    let width = refine::row_bytes(dim);
+                    (
+                        chunk.iter().map(|&i| pending.refine_scales[i]).collect(),
+                        chunk
+                            .iter()
+                            .flat_map(|&i| pending.nibbles[i * width..(i + 1) * width].iter())
+                            .copied()
+                            .collect(),
+                    )
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                self.write_shard(
+                    first,
+                    Some(p),
+                    ShardRows {
+                        scales: &scales,
+                        rows: &rows,
+                        refine_scales: &refine_scales,
+                        nibbles: &nibbles,
+                        metas: &metas,
+                    },
+                )?;
                 first += chunk.len() as u64;
             }
         }
@@ -448,7 +515,8 @@ impl BundleWriter {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            let ours = (name.starts_with("shard-") && name.ends_with(".bin"))
+            let ours = ((name.starts_with("shard-") || name.starts_with("refine-"))
+                && name.ends_with(".bin"))
                 || (name.starts_with("meta-") && name.ends_with(".jsonl"))
                 || name == "centroids.bin"
                 || (name.starts_with('.') && name.contains(".tmp-"));

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{BackendInfo, Compute, GpuUnavailable};
-use crate::kb::{Manifest, MetaShard, Shard};
+use crate::kb::{Manifest, MetaShard, Refinement, Shard};
 use crate::linker::{self, LinkOptions, Linker, LinkerConfig};
 use crate::photo::{BoundingBox, DecodeLimits, decode};
 
@@ -209,7 +209,11 @@ impl WebLinker {
             + detector_entry.as_ref().map_or(0, |e| e.bytes)
             + shard_entries
                 .iter()
-                .map(|s| s.bytes + manifest.metadata_for(s).map_or(0, |m| m.bytes))
+                .map(|s| {
+                    s.bytes
+                        + manifest.metadata_for(s).map_or(0, |m| m.bytes)
+                        + manifest.refinement_for(s).map_or(0, |r| r.bytes)
+                })
                 .sum::<u64>();
         let mut progress = Reporter {
             callback: on_progress,
@@ -242,7 +246,12 @@ impl WebLinker {
             let meta_bytes = progress
                 .fetch(&bundle_url, &meta_entry, "knowledge base")
                 .await?;
-            let shard = Shard::parse(shard_bytes, shard_entry, manifest.dim).map_err(error)?;
+            let mut shard = Shard::parse(shard_bytes, shard_entry, manifest.dim).map_err(error)?;
+            if let Some(r) = manifest.refinement_for(shard_entry) {
+                let bytes = progress.fetch(&bundle_url, r, "knowledge base").await?;
+                let refinement = Refinement::parse(bytes, r, manifest.dim).map_err(error)?;
+                shard = shard.with_refinement(refinement).map_err(error)?;
+            }
             let meta = MetaShard::parse(&meta_bytes, &meta_entry).map_err(error)?;
             inner.add_shard(shard, meta);
             progress.entities = inner.loaded();

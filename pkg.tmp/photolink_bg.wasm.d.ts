@@ -1,0 +1,27 @@
+/* tslint:disable */
+/* eslint-disable */
+export const memory: WebAssembly.Memory;
+export const __wbg_linker_free: (a: number, b: number) => void;
+export const initBackend: () => any;
+export const linker_backend: (a: number) => [number, number, number];
+export const linker_embed: (a: number, b: number, c: number, d: any) => any;
+export const linker_info: (a: number) => [number, number, number];
+export const linker_link: (a: number, b: number, c: number, d: any) => any;
+export const linker_load: (a: number, b: number, c: any) => any;
+export const start: () => void;
+export const wasm_bindgen__convert__closures_____invoke__h0dfee67c21b4a805: (a: number, b: number, c: any) => [number, number];
+export const wasm_bindgen__convert__closures_____invoke__h0dfee67c21b4a805_12: (a: number, b: number, c: any) => [number, number];
+export const wasm_bindgen__convert__closures_____invoke__h0dfee67c21b4a805_13: (a: number, b: number, c: any) => [number, number];
+export const wasm_bindgen__convert__closures_____invoke__h49b6b71b1298c1b7: (a: number, b: number, c: any, d: any) => void;
+export const wasm_bindgen__convert__closures_____invoke__h80a394423db6a6ab: (a: number, b: number, c: any) => [number, number];
+export const wasm_bindgen__convert__closures_____invoke__h6b07142ab2a992c0: (a: number, b: number, c: any) => void;
+export const wasm_bindgen__convert__closures_____invoke__h6b07142ab2a992c0_11: (a: number, b: number, c: any) => void;
+export const __wbindgen_malloc_command_export: (a: number, b: number) => number;
+export const __wbindgen_realloc_command_export: (a: number, b: number, c: number, d: number) => number;
+export const __wbindgen_free_command_export: (a: number, b: number, c: number) => void;
+export const __wbindgen_exn_store_command_export: (a: number) => void;
+export const __externref_table_alloc_command_export: () => number;
+export const __wbindgen_externrefs: WebAssembly.Table;
+export const __wbindgen_destroy_closure_command_export: (a: number, b: number) => void;
+export const __externref_table_dealloc_command_export: (a: number) => void;
+export const __wbindgen_start: () => void;
