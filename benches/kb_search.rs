@@ -1,6 +1,7 @@
 //! KB search speed, one thread, one query, k = 10, dim 256, N = 120,000 and 1,000,000:
-//! exact f32 scan, the int8 scan (best kernel and scalar), and one plain read of the N×256 int8
-//! matrix (the memory-bandwidth limit the int8 scan is measured against).
+//! exact f32 scan, the int8 scan (best kernel and scalar), the int8 scan with refinement files
+//! (best kernel; re-scores only the candidates), and one plain read of the N×256 int8 matrix (the
+//! memory-bandwidth limit the int8 scan is measured against).
 //!
 //! `cargo bench --bench kb_search`. With `KB_BENCH_DUMP=<dir>` it also writes the vectors and the
 //! query as raw little-endian f32 (`vectors-<N>.f32`, `query.f32`) for `benches/faiss_compare.py`,
@@ -15,6 +16,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use photolink::kb::quantize::{self, CALIBRATION_ROWS, Quantization};
+use photolink::kb::refine::{self, Refinement};
 use photolink::kb::shard::{self, Shard};
 use photolink::kb::{Kernel, Query, Searcher, exact_f32};
 use photolink::rng::SplitMix64;
@@ -30,18 +32,38 @@ fn unit_vectors(seed: u64, n: usize) -> Vec<f32> {
     v
 }
 
-/// The bundle's quantisation and its shards of at most 16 MB, as the writer makes them.
-fn shards(v: &[f32]) -> (Quantization, Vec<Shard>) {
+/// The bundle's quantisation and its shards of at most 16 MB, as the writer makes them: without
+/// and with their refinement files.
+fn shards(v: &[f32]) -> (Quantization, Vec<Shard>, Vec<Shard>) {
     let n = v.len() / DIM;
     let quant = Quantization::calibrate(&v[..n.min(CALIBRATION_ROWS) * DIM], DIM);
-    let (scales, rows) = quant.encode_rows(v);
-    let per = shard::rows_fitting(DIM, 16_000_000) as usize;
-    let mut out = Vec::new();
-    for (i, (s, r)) in scales.chunks(per).zip(rows.chunks(per * DIM)).enumerate() {
-        let bytes = shard::encode(DIM, (i * per) as u64, None, s, r).expect("valid shard");
-        out.push(Shard::decode(bytes, DIM).expect("valid shard"));
+    let (mut scales, mut rows) = (Vec::with_capacity(n), vec![0i8; n * DIM]);
+    let width = refine::row_bytes(DIM);
+    let (mut rscales, mut nibbles) = (Vec::with_capacity(n), vec![0u8; n * width]);
+    let mut y = vec![0f32; DIM];
+    for (i, x) in v.chunks_exact(DIM).enumerate() {
+        let row = &mut rows[i * DIM..(i + 1) * DIM];
+        let s = quant.encode_row(x, &mut y, row);
+        let packed = &mut nibbles[i * width..(i + 1) * width];
+        rscales.push(refine::quantize_residual(&y, row, s, packed));
+        scales.push(s);
     }
-    (quant, out)
+    let per = shard::rows_fitting(DIM, 16_000_000) as usize;
+    let (mut plain, mut refined) = (Vec::new(), Vec::new());
+    for (i, (s, r)) in scales.chunks(per).zip(rows.chunks(per * DIM)).enumerate() {
+        let first = (i * per) as u64;
+        let bytes = shard::encode(DIM, first, None, s, r).expect("valid shard");
+        let shard = Shard::decode(bytes, DIM).expect("valid shard");
+        let (rs, nb) = (
+            &rscales[i * per..i * per + s.len()],
+            &nibbles[i * per * width..(i * per + s.len()) * width],
+        );
+        let r = Refinement::decode(refine::encode(DIM, first, rs, nb).expect("valid"), DIM)
+            .expect("valid refinement");
+        refined.push(shard.clone().with_refinement(r).expect("same rows"));
+        plain.push(shard);
+    }
+    (quant, plain, refined)
 }
 
 fn dump(dir: &str, name: &str, v: &[f32]) {
@@ -115,12 +137,19 @@ fn bench(c: &mut Criterion) {
         if let Some(d) = &dump_dir {
             dump(d, &format!("vectors-{n}.f32"), &v);
         }
-        let (quant, shards) = shards(&v);
+        let (quant, shards, refined) = shards(&v);
         let exact = exact_f32(&query, &v, K).unwrap();
         let int8 = photolink::kb::search(&Query::new(&query, &quant).unwrap(), &shards, K).unwrap();
+        let fine =
+            photolink::kb::search(&Query::new(&query, &quant).unwrap(), &refined, K).unwrap();
         eprintln!(
-            "N={n}: top-1 f32 {} ({:.4}), int8 {} ({:.4})",
-            exact[0].index, exact[0].score, int8[0].index, int8[0].score
+            "N={n}: top-1 f32 {} ({:.4}), int8 {} ({:.4}), refined {} ({:.4})",
+            exact[0].index,
+            exact[0].score,
+            int8[0].index,
+            int8[0].score,
+            fine[0].index,
+            fine[0].score
         );
         let matrix: Vec<u8> = shards.iter().flat_map(|s| s.rows().to_vec()).collect();
 
@@ -148,6 +177,17 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+        let q = Query::new(&query, &quant).unwrap();
+        let kernel = q.kernel().name();
+        g.bench_function(BenchmarkId::new("int8_refined_scan", kernel), |b| {
+            run(b, || {
+                let mut s = Searcher::new(q.clone(), K);
+                for sh in &refined {
+                    s.add_shard(black_box(sh)).unwrap();
+                }
+                s.hits()
+            })
+        });
         g.bench_function("read_int8_matrix", |b| {
             run(b, || read_once(black_box(&matrix)))
         });

@@ -195,7 +195,13 @@ fn compute(
     };
     let embed =
         |crops: &[Photo]| pollster::block_on(linker::tower_stages(&tower, crops, 0..cut, device));
-    let mut shape = [key.tower.feature_dim(), 1, 1];
+    // The shape of a row, from one probe through the frozen stages (whatever the splits hold).
+    let shape = {
+        let side = key.tower.input_size();
+        let probe = tower.run_stages(Tensor::zeros([1, 3, side, side], device), 0..cut);
+        let [_, c, h, w] = probe.dims();
+        [c, h, w]
+    };
 
     let train: Vec<_> = dataset.split(Split::Train).collect();
     let bar = progress(train.len(), "train photos");
@@ -208,8 +214,7 @@ fn compute(
         for _ in 0..key.views {
             crops.push(subject(&augmenter.view(&photo)?));
         }
-        let (rows, row_shape) = embed(&crops);
-        shape = row_shape;
+        let (rows, _) = embed(&crops);
         let dim: usize = shape.iter().product();
         train_clean.extend_from_slice(&rows[..dim]);
         train_views.extend_from_slice(&rows[dim..]);
