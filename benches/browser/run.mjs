@@ -152,7 +152,7 @@ const sizes = [
   ["pkg/photolink_bg.wasm (after wasm-opt)", [pkgWasm]],
   ["image-side weights, f16 (FaceNet + projection)", bundleFiles((f) => f.role === "image-weights-f16")],
   ["face detector weights, f16", bundleFiles((f) => f.role === "detector-weights-f16")],
-  ["KB shards (int8) + metadata", bundleFiles((f) => f.role === "shard" || f.role === "metadata" || f.role === "quantization")],
+  ["KB shards (int8) + refinement + metadata", bundleFiles((f) => ["shard", "refine", "metadata", "quantization"].includes(f.role))],
 ];
 
 const row = (label, { runs }) => {
