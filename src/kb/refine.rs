@@ -25,15 +25,13 @@
 
 use super::error::KbError;
 use super::manifest::{self, FileEntry, MAX_DIM};
-use super::shard::MAX_ROWS;
+use super::shard::{HEADER_LEN, MAX_ROWS, RowHeader, parse_scales};
 
 /// The eight bytes every refinement file starts with.
 pub const MAGIC: [u8; 8] = *b"PLKBREFN";
 
 /// The layout version this code writes and reads.
 pub const VERSION: u32 = 1;
-
-const HEADER_LEN: usize = 64;
 
 /// Largest magnitude of a residual nibble as written (a hostile file may hold −8; the search's
 /// bound allows for it).
@@ -139,10 +137,6 @@ pub struct Refinement {
     nibbles_offset: usize,
 }
 
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 impl Refinement {
     /// Parses and fully verifies a refinement file named by the manifest: role, byte length and
     /// sha256, then the header against the entry (`first`, `count`) and the bundle's `dim`.
@@ -178,41 +172,7 @@ impl Refinement {
             path: path.to_string(),
             reason,
         };
-        if bytes.len() < 8 || bytes[..8] != MAGIC {
-            return Err(KbError::BadMagic { path: path.into() });
-        }
-        if bytes.len() < HEADER_LEN {
-            return Err(malformed(format!(
-                "{} bytes is shorter than the {HEADER_LEN}-byte header (truncated)",
-                bytes.len()
-            )));
-        }
-        let version = le_u32(&bytes, 8);
-        if version != VERSION {
-            return Err(KbError::UnsupportedVersion {
-                what: path.into(),
-                found: version,
-                supported: VERSION,
-            });
-        }
-        let header_dim = le_u32(&bytes, 12) as usize;
-        if header_dim != dim {
-            return Err(KbError::DimensionMismatch {
-                what: format!("refinement {path:?} vs bundle"),
-                expected: dim,
-                found: header_dim,
-            });
-        }
-        if dim == 0 || dim > MAX_DIM {
-            return Err(KbError::BadDimension { dim, max: MAX_DIM });
-        }
-        let count = le_u32(&bytes, 16) as usize;
-        if count == 0 || count > MAX_ROWS {
-            return Err(malformed(format!(
-                "row count {count} is outside 1..={MAX_ROWS}"
-            )));
-        }
-        let first = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
+        let RowHeader { count, first } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
         if bytes[20..24]
             .iter()
             .chain(&bytes[32..HEADER_LEN])
@@ -227,21 +187,8 @@ impl Refinement {
                 bytes.len()
             )));
         }
-        let scales_end = HEADER_LEN + 4 * count;
-        let mut scales = Vec::with_capacity(count);
-        for (i, chunk) in bytes[HEADER_LEN..scales_end].chunks_exact(4).enumerate() {
-            let s = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
-            if !s.is_finite() || s < 0.0 {
-                return Err(malformed(format!(
-                    "row {i} has an invalid residual scale {s}"
-                )));
-            }
-            scales.push(s);
-        }
         let nibbles_offset = nibbles_offset(count as u64) as usize;
-        if bytes[scales_end..nibbles_offset].iter().any(|&b| b != 0) {
-            return Err(malformed("padding before the nibbles is not zero".into()));
-        }
+        let scales = parse_scales(&bytes, count, nibbles_offset, path, "residual scale")?;
         Ok(Refinement {
             path: path.to_string(),
             bytes,

@@ -198,51 +198,11 @@ impl Shard {
             path: path.to_string(),
             reason,
         };
-        if bytes.len() < HEADER_LEN {
-            if bytes.len() >= 8 && bytes[..8] != MAGIC {
-                return Err(KbError::BadMagic { path: path.into() });
-            }
-            return Err(malformed(format!(
-                "{} bytes is shorter than the {HEADER_LEN}-byte header (truncated)",
-                bytes.len()
-            )));
-        }
-        if bytes[..8] != MAGIC {
-            return Err(KbError::BadMagic { path: path.into() });
-        }
-        let version = le_u32(&bytes, 8);
-        if version != VERSION {
-            return Err(KbError::UnsupportedVersion {
-                what: path.into(),
-                found: version,
-                supported: VERSION,
-            });
-        }
-        let header_dim = le_u32(&bytes, 12) as usize;
-        if header_dim != dim {
-            return Err(KbError::DimensionMismatch {
-                what: format!("shard {path:?} vs bundle"),
-                expected: dim,
-                found: header_dim,
-            });
-        }
-        if dim == 0 || dim > MAX_DIM {
-            return Err(KbError::BadDimension { dim, max: MAX_DIM });
-        }
-        let count = le_u32(&bytes, 16) as usize;
-        if count == 0 || count > MAX_ROWS {
-            return Err(malformed(format!(
-                "row count {count} is outside 1..={MAX_ROWS}"
-            )));
-        }
+        let RowHeader { count, first } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
         let partition = match le_u32(&bytes, 20) {
             NO_PARTITION => None,
             p => Some(p),
         };
-        let first = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
-        if first.checked_add(count as u64).is_none() {
-            return Err(malformed("first + count overflows".into()));
-        }
         let scheme = le_u32(&bytes, 32);
         if scheme != SCHEME_INT8_PER_VECTOR {
             return Err(malformed(format!("unknown quantisation scheme {scheme}")));
@@ -262,20 +222,8 @@ impl Shard {
                 bytes.len()
             )));
         }
-        let scales_end = HEADER_LEN + 4 * count;
         let rows_offset = rows_offset(count as u64) as usize;
-        let mut scales = Vec::with_capacity(count);
-        for (i, chunk) in bytes[HEADER_LEN..scales_end].chunks_exact(4).enumerate() {
-            let s = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
-            // A NaN or negative scale would turn a ranking into noise without any error: refuse it.
-            if !s.is_finite() || s < 0.0 {
-                return Err(malformed(format!("row {i} has an invalid scale {s}")));
-            }
-            scales.push(s);
-        }
-        if bytes[scales_end..rows_offset].iter().any(|&b| b != 0) {
-            return Err(malformed("padding before the row block is not zero".into()));
-        }
+        let scales = parse_scales(&bytes, count, rows_offset, path, "scale")?;
         Ok(Shard {
             path: path.to_string(),
             bytes,
@@ -370,6 +318,103 @@ impl Shard {
     pub fn sha256_hex(&self) -> String {
         hex(&Sha256::digest(&self.bytes))
     }
+}
+
+/// The header fields every row file (shard or [refinement](super::refine)) starts with, after
+/// the checks they share: magic, version, the bundle's dimension, a row count in range, and a
+/// `first` that leaves room for every row's index.
+pub(super) struct RowHeader {
+    /// Rows in the file.
+    pub count: usize,
+    /// Global entity index of row 0.
+    pub first: u64,
+}
+
+impl RowHeader {
+    /// Parses the common fields of a row file's 64-byte header (offsets 0–32).
+    pub(super) fn parse(
+        bytes: &[u8],
+        magic: &[u8; 8],
+        version: u32,
+        dim: usize,
+        path: &str,
+    ) -> Result<RowHeader, KbError> {
+        let malformed = |reason: String| KbError::MalformedShard {
+            path: path.to_string(),
+            reason,
+        };
+        if bytes.len() < HEADER_LEN {
+            if bytes.len() >= 8 && bytes[..8] != *magic {
+                return Err(KbError::BadMagic { path: path.into() });
+            }
+            return Err(malformed(format!(
+                "{} bytes is shorter than the {HEADER_LEN}-byte header (truncated)",
+                bytes.len()
+            )));
+        }
+        if bytes[..8] != *magic {
+            return Err(KbError::BadMagic { path: path.into() });
+        }
+        let found = le_u32(bytes, 8);
+        if found != version {
+            return Err(KbError::UnsupportedVersion {
+                what: path.into(),
+                found,
+                supported: version,
+            });
+        }
+        let header_dim = le_u32(bytes, 12) as usize;
+        if header_dim != dim {
+            return Err(KbError::DimensionMismatch {
+                what: format!("{path:?} vs bundle"),
+                expected: dim,
+                found: header_dim,
+            });
+        }
+        if dim == 0 || dim > MAX_DIM {
+            return Err(KbError::BadDimension { dim, max: MAX_DIM });
+        }
+        let count = le_u32(bytes, 16) as usize;
+        if count == 0 || count > MAX_ROWS {
+            return Err(malformed(format!(
+                "row count {count} is outside 1..={MAX_ROWS}"
+            )));
+        }
+        let first = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
+        if first.checked_add(count as u64).is_none() {
+            return Err(malformed("first + count overflows".into()));
+        }
+        Ok(RowHeader { count, first })
+    }
+}
+
+/// The `count` per-row f32 scales that follow a row file's header, each finite and non-negative
+/// (a NaN or negative scale would turn a ranking into noise without any error), and the zero
+/// padding after them up to `end`. The file's length must already be checked.
+pub(super) fn parse_scales(
+    bytes: &[u8],
+    count: usize,
+    end: usize,
+    path: &str,
+    what: &str,
+) -> Result<Vec<f32>, KbError> {
+    let malformed = |reason: String| KbError::MalformedShard {
+        path: path.to_string(),
+        reason,
+    };
+    let scales_end = HEADER_LEN + 4 * count;
+    let mut scales = Vec::with_capacity(count);
+    for (i, chunk) in bytes[HEADER_LEN..scales_end].chunks_exact(4).enumerate() {
+        let s = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+        if !s.is_finite() || s < 0.0 {
+            return Err(malformed(format!("row {i} has an invalid {what} {s}")));
+        }
+        scales.push(s);
+    }
+    if bytes[scales_end..end].iter().any(|&b| b != 0) {
+        return Err(malformed(format!("padding after the {what}s is not zero")));
+    }
+    Ok(scales)
 }
 
 /// Lowercase hex of a digest.
