@@ -24,8 +24,8 @@
 //! | nibbles | ⌈dim/2⌉·count | 4-bit two's-complement residuals, two per byte (low nibble first) |
 
 use super::error::KbError;
-use super::manifest::{self, FileEntry, MAX_DIM};
-use super::shard::{HEADER_LEN, MAX_ROWS, RowHeader, parse_scales};
+use super::manifest::{self, FileEntry};
+use super::shard::{HEADER_LEN, RowHeader, parse_scales};
 
 /// The eight bytes every refinement file starts with.
 pub const MAGIC: [u8; 8] = *b"PLKBREFN";
@@ -87,38 +87,26 @@ pub fn residual_dot(row: &[u8], q: &[i16]) -> i32 {
 
 /// Encodes a refinement file for `scales.len()` rows starting at entity `first`.
 pub fn encode(dim: usize, first: u64, scales: &[f32], nibbles: &[u8]) -> Result<Vec<u8>, KbError> {
-    if dim == 0 || dim > MAX_DIM {
-        return Err(KbError::BadDimension { dim, max: MAX_DIM });
-    }
     let count = scales.len();
-    if count == 0 || count > MAX_ROWS {
-        return Err(KbError::InvalidOption(format!(
-            "a refinement file holds 1..={MAX_ROWS} rows, not {count}"
-        )));
-    }
+    let header = RowHeader {
+        count,
+        first,
+        word20: 0,
+        scheme: 0,
+    };
+    let mut out = header.encode(
+        &MAGIC,
+        VERSION,
+        dim,
+        scales,
+        ("refinement file", "residual scale"),
+    )?;
     if nibbles.len() != count * row_bytes(dim) {
         return Err(KbError::CountMismatch {
             what: "refinement nibbles".into(),
             expected: (count * row_bytes(dim)) as u64,
             found: nibbles.len() as u64,
         });
-    }
-    if let Some(i) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
-        return Err(KbError::BadVector {
-            what: format!("residual scale of row {i}"),
-            reason: "a scale must be finite and non-negative",
-        });
-    }
-    let mut out = Vec::with_capacity(refine_len(dim, count as u64) as usize);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(dim as u32).to_le_bytes());
-    out.extend_from_slice(&(count as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&first.to_le_bytes());
-    out.resize(HEADER_LEN, 0);
-    for s in scales {
-        out.extend_from_slice(&s.to_le_bytes());
     }
     out.resize(nibbles_offset(count as u64) as usize, 0);
     out.extend_from_slice(nibbles);
@@ -172,12 +160,14 @@ impl Refinement {
             path: path.to_string(),
             reason,
         };
-        let RowHeader { count, first } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
-        if bytes[20..24]
-            .iter()
-            .chain(&bytes[32..HEADER_LEN])
-            .any(|&b| b != 0)
-        {
+        let RowHeader {
+            count,
+            first,
+            word20,
+            scheme,
+        } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
+        // A refinement has no partition or scheme of its own: those header words stay zero.
+        if word20 != 0 || scheme != 0 {
             return Err(malformed("reserved header bytes are not zero".into()));
         }
         let expected_len = refine_len(dim, count as u64);

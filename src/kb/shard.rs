@@ -84,15 +84,14 @@ pub fn encode(
     scales: &[f32],
     rows: &[i8],
 ) -> Result<Vec<u8>, KbError> {
-    if dim == 0 || dim > MAX_DIM {
-        return Err(KbError::BadDimension { dim, max: MAX_DIM });
-    }
     let count = scales.len();
-    if count == 0 || count > MAX_ROWS {
-        return Err(KbError::InvalidOption(format!(
-            "a shard holds 1..={MAX_ROWS} rows, not {count}"
-        )));
-    }
+    let header = RowHeader {
+        count,
+        first,
+        word20: partition.unwrap_or(NO_PARTITION),
+        scheme: SCHEME_INT8_PER_VECTOR,
+    };
+    let mut out = header.encode(&MAGIC, VERSION, dim, scales, ("shard", "scale"))?;
     if rows.len() != count * dim {
         return Err(KbError::CountMismatch {
             what: "shard rows".into(),
@@ -105,28 +104,9 @@ pub fn encode(
             "partition number u32::MAX is reserved".into(),
         ));
     }
-    if let Some(i) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
-        return Err(KbError::BadVector {
-            what: format!("scale of row {i}"),
-            reason: "a scale must be finite and non-negative",
-        });
-    }
-    let len = shard_len(dim, count as u64) as usize;
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(dim as u32).to_le_bytes());
-    out.extend_from_slice(&(count as u32).to_le_bytes());
-    out.extend_from_slice(&partition.unwrap_or(NO_PARTITION).to_le_bytes());
-    out.extend_from_slice(&first.to_le_bytes());
-    out.extend_from_slice(&SCHEME_INT8_PER_VECTOR.to_le_bytes());
-    out.resize(HEADER_LEN, 0);
-    for s in scales {
-        out.extend_from_slice(&s.to_le_bytes());
-    }
     out.resize(rows_offset(count as u64) as usize, 0);
     out.extend(rows.iter().map(|&r| r as u8));
-    debug_assert_eq!(out.len(), len);
+    debug_assert_eq!(out.len() as u64, shard_len(dim, count as u64));
     Ok(out)
 }
 
@@ -198,17 +178,18 @@ impl Shard {
             path: path.to_string(),
             reason,
         };
-        let RowHeader { count, first } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
-        let partition = match le_u32(&bytes, 20) {
+        let RowHeader {
+            count,
+            first,
+            word20,
+            scheme,
+        } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
+        let partition = match word20 {
             NO_PARTITION => None,
             p => Some(p),
         };
-        let scheme = le_u32(&bytes, 32);
         if scheme != SCHEME_INT8_PER_VECTOR {
             return Err(malformed(format!("unknown quantisation scheme {scheme}")));
-        }
-        if bytes[36..HEADER_LEN].iter().any(|&b| b != 0) {
-            return Err(malformed("reserved header bytes are not zero".into()));
         }
         let expected_len = shard_len(dim, count as u64);
         if bytes.len() as u64 != expected_len {
@@ -320,17 +301,64 @@ impl Shard {
     }
 }
 
-/// The header fields every row file (shard or [refinement](super::refine)) starts with, after
-/// the checks they share: magic, version, the bundle's dimension, a row count in range, and a
-/// `first` that leaves room for every row's index.
+/// The header fields every row file (shard or [refinement](super::refine)) starts with: magic,
+/// version, dim, `count` (offset 16), `word20` (offset 20: a shard's partition), `first` (offset
+/// 24), `scheme` (offset 32: a shard's quantisation scheme); the rest of the 64 bytes is zero. Both
+/// files then hold `count` f32 scales, zero-padded to the next multiple of 64.
 pub(super) struct RowHeader {
     /// Rows in the file.
     pub count: usize,
     /// Global entity index of row 0.
     pub first: u64,
+    /// The field at offset 20.
+    pub word20: u32,
+    /// The field at offset 32.
+    pub scheme: u32,
 }
 
 impl RowHeader {
+    /// Starts a row file (`file` and `what` name it and its scales in errors): checks the
+    /// dimension, the row count and every scale, then writes the header and the scales. The
+    /// caller pads and appends its row block.
+    pub(super) fn encode(
+        &self,
+        magic: &[u8; 8],
+        version: u32,
+        dim: usize,
+        scales: &[f32],
+        (file, what): (&str, &str),
+    ) -> Result<Vec<u8>, KbError> {
+        if dim == 0 || dim > MAX_DIM {
+            return Err(KbError::BadDimension { dim, max: MAX_DIM });
+        }
+        let count = scales.len();
+        debug_assert_eq!(count, self.count, "one scale per row");
+        if count == 0 || count > MAX_ROWS {
+            return Err(KbError::InvalidOption(format!(
+                "a {file} holds 1..={MAX_ROWS} rows, not {count}"
+            )));
+        }
+        if let Some(i) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
+            return Err(KbError::BadVector {
+                what: format!("{what} of row {i}"),
+                reason: "a scale must be finite and non-negative",
+            });
+        }
+        let mut out = Vec::with_capacity(HEADER_LEN + 4 * count);
+        out.extend_from_slice(magic);
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&(dim as u32).to_le_bytes());
+        out.extend_from_slice(&(count as u32).to_le_bytes());
+        out.extend_from_slice(&self.word20.to_le_bytes());
+        out.extend_from_slice(&self.first.to_le_bytes());
+        out.extend_from_slice(&self.scheme.to_le_bytes());
+        out.resize(HEADER_LEN, 0);
+        for s in scales {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        Ok(out)
+    }
+
     /// Parses the common fields of a row file's 64-byte header (offsets 0–32).
     pub(super) fn parse(
         bytes: &[u8],
@@ -384,7 +412,15 @@ impl RowHeader {
         if first.checked_add(count as u64).is_none() {
             return Err(malformed("first + count overflows".into()));
         }
-        Ok(RowHeader { count, first })
+        if bytes[36..HEADER_LEN].iter().any(|&b| b != 0) {
+            return Err(malformed("reserved header bytes are not zero".into()));
+        }
+        Ok(RowHeader {
+            count,
+            first,
+            word20: le_u32(bytes, 20),
+            scheme: le_u32(bytes, 32),
+        })
     }
 }
 

@@ -69,13 +69,33 @@ struct Pending {
     metas: Vec<EntityMeta>,
 }
 
-/// One shard's worth of quantised rows, borrowed for writing.
-struct ShardRows<'a> {
-    scales: &'a [f32],
-    rows: &'a [i8],
-    refine_scales: &'a [f32],
-    nibbles: &'a [u8],
-    metas: &'a [EntityMeta],
+impl Pending {
+    /// The entities at `indices` (in that order), for a shard of a partition.
+    fn select(&self, indices: &[usize], dim: usize) -> Pending {
+        let width = refine::row_bytes(dim);
+        let refined = !self.refine_scales.is_empty();
+        Pending {
+            scales: indices.iter().map(|&i| self.scales[i]).collect(),
+            rows: indices
+                .iter()
+                .flat_map(|&i| &self.rows[i * dim..(i + 1) * dim])
+                .copied()
+                .collect(),
+            refine_scales: match refined {
+                true => indices.iter().map(|&i| self.refine_scales[i]).collect(),
+                false => Vec::new(),
+            },
+            nibbles: match refined {
+                true => indices
+                    .iter()
+                    .flat_map(|&i| &self.nibbles[i * width..(i + 1) * width])
+                    .copied()
+                    .collect(),
+                false => Vec::new(),
+            },
+            metas: indices.iter().map(|&i| self.metas[i].clone()).collect(),
+        }
+    }
 }
 
 /// Writes a bundle directory. Entities are pushed in order. The first
@@ -335,27 +355,21 @@ impl BundleWriter {
         let pending = std::mem::take(&mut self.pending);
         let first = self.pending_first;
         self.pending_first += pending.scales.len() as u64;
-        self.write_shard(
-            first,
-            partition,
-            ShardRows {
-                scales: &pending.scales,
-                rows: &pending.rows,
-                refine_scales: &pending.refine_scales,
-                nibbles: &pending.nibbles,
-                metas: &pending.metas,
-            },
-        )
+        self.write_shard(first, partition, &pending)
     }
 
     fn write_shard(
         &mut self,
         first: u64,
         partition: Option<u32>,
-        part: ShardRows,
+        part: &Pending,
     ) -> Result<(), KbError> {
-        let n = self.shards.len() / if self.options.refine { 3 } else { 2 };
-        let bytes = shard::encode(self.dim, first, partition, part.scales, part.rows)?;
+        let n = self
+            .shards
+            .iter()
+            .filter(|f| f.role == manifest::ROLE_SHARD)
+            .count();
+        let bytes = shard::encode(self.dim, first, partition, &part.scales, &part.rows)?;
         let count = Some(part.scales.len() as u64);
         let s = self.write_file(
             manifest::ROLE_SHARD,
@@ -368,7 +382,7 @@ impl BundleWriter {
         let m = self.write_file(
             manifest::ROLE_METADATA,
             &format!("{KB_DIR}/meta-{n:05}.jsonl"),
-            &metadata::encode(part.metas),
+            &metadata::encode(&part.metas),
             Some(first),
             count,
             partition,
@@ -378,7 +392,7 @@ impl BundleWriter {
         self.shards.push(s);
         self.shards.push(m);
         if self.options.refine {
-            let bytes = refine::encode(self.dim, first, part.refine_scales, part.nibbles)?;
+            let bytes = refine::encode(self.dim, first, &part.refine_scales, &part.nibbles)?;
             let r = self.write_file(
                 manifest::ROLE_REFINE,
                 &format!("{KB_DIR}/refine-{n:05}.bin"),
@@ -467,37 +481,7 @@ impl BundleWriter {
         for group in order.chunk_by(|&a, &b| parts[a] == parts[b]) {
             let p = parts[group[0]];
             for chunk in group.chunks(self.rows_per_shard) {
-                let scales: Vec<f32> = chunk.iter().map(|&i| pending.scales[i]).collect();
-                let rows: Vec<i8> = chunk
-                    .iter()
-                    .flat_map(|&i| pending.rows[i * dim..(i + 1) * dim].iter().copied())
-                    .collect();
-                let metas: Vec<EntityMeta> =
-                    chunk.iter().map(|&i| pending.metas[i].clone()).collect();
-                let (refine_scales, nibbles): (Vec<f32>, Vec<u8>) = if self.options.refine {
-                    let width = refine::row_bytes(dim);
-                    (
-                        chunk.iter().map(|&i| pending.refine_scales[i]).collect(),
-                        chunk
-                            .iter()
-                            .flat_map(|&i| pending.nibbles[i * width..(i + 1) * width].iter())
-                            .copied()
-                            .collect(),
-                    )
-                } else {
-                    (Vec::new(), Vec::new())
-                };
-                self.write_shard(
-                    first,
-                    Some(p),
-                    ShardRows {
-                        scales: &scales,
-                        rows: &rows,
-                        refine_scales: &refine_scales,
-                        nibbles: &nibbles,
-                        metas: &metas,
-                    },
-                )?;
+                self.write_shard(first, Some(p), &pending.select(chunk, dim))?;
                 first += chunk.len() as u64;
             }
         }

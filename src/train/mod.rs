@@ -318,25 +318,15 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
     };
     eprintln!("train: {} on {}", config.losses.label(), compute.info);
     let (dataset, report, features) = load_data(config, &compute.device)?;
-    let context = Context::new(&dataset, &features);
+    let context = Context::new(&dataset, &features, config.image_tower);
 
     let device = compute.device.clone().autodiff();
-    let mut model = DualEncoder {
-        heads: HeadsConfig {
-            image_tower: config.image_tower,
-            dim: config.dim,
-            temperature: config.temperature,
-        }
-        .init(config.seed, &device),
-        tower: match trained_stages(config)? {
-            0 => None,
-            _ => Some(
-                assets::load_image_tower(&config.models, config.image_tower, &device)?
-                    .for_fine_tuning(),
-            ),
-        },
-        first_trained: config.image_tower.stages() - trained_stages(config)?,
-    };
+    let mut model = new_model(config, &device, || {
+        Ok(
+            assets::load_image_tower(&config.models, config.image_tower, &device)?
+                .for_fine_tuning(),
+        )
+    })?;
     let mut optimizers = Optimizers::new(config);
     let mut progress = Progress {
         epochs_done: 0,
@@ -394,13 +384,15 @@ struct Context<'a> {
     dev_entities: Vec<usize>,
     test_entities: Vec<usize>,
     entities: usize,
+    /// Length of the pretrained tower's features, on which look-alikes are found.
+    frozen_dim: usize,
     /// Found on the first evaluation: quadratic in the training photos, and not needed to
     /// embed.
     lookalikes: std::cell::OnceCell<LookAlikes>,
 }
 
 impl<'a> Context<'a> {
-    fn new(dataset: &Dataset, features: &'a Features) -> Self {
+    fn new(dataset: &Dataset, features: &'a Features, image_tower: ImageTowerKind) -> Self {
         let entity_of = |split: Split| -> Vec<usize> {
             dataset
                 .split(split)
@@ -417,6 +409,7 @@ impl<'a> Context<'a> {
             dev_entities: entity_of(Split::Dev),
             test_entities: entity_of(Split::Test),
             entities: dataset.entities().len(),
+            frozen_dim: image_tower.feature_dim(),
             lookalikes: std::cell::OnceCell::new(),
         }
     }
@@ -427,7 +420,7 @@ impl<'a> Context<'a> {
                 self.features.frozen_train(),
                 &self.train_entities,
                 self.entities,
-                self.features.frozen_train().len() / self.train_entities.len().max(1),
+                self.frozen_dim,
                 LOOKALIKE_FRACTION,
             )
         })
@@ -806,6 +799,27 @@ impl Optimizers {
     }
 }
 
+/// The model `config` trains, on `device`: heads initialised from the seed and, when the image
+/// tower is fine-tuned, the tower `tower` makes (the pretrained one to train, or the bare
+/// architecture a finished run's weights are loaded into).
+fn new_model(
+    config: &TrainConfig,
+    device: &Device,
+    tower: impl FnOnce() -> Result<ImageTower, TrainError>,
+) -> Result<DualEncoder, TrainError> {
+    let trained = trained_stages(config)?;
+    Ok(DualEncoder {
+        heads: HeadsConfig {
+            image_tower: config.image_tower,
+            dim: config.dim,
+            temperature: config.temperature,
+        }
+        .init(config.seed, device),
+        tower: if trained > 0 { Some(tower()?) } else { None },
+        first_trained: config.image_tower.stages() - trained,
+    })
+}
+
 /// Stages of the image tower `config` fine-tunes, checked against the tower.
 fn trained_stages(config: &TrainConfig) -> Result<usize, TrainError> {
     let stages = config.image_tower.stages();
@@ -824,28 +838,21 @@ const TOWER_FILE: &str = "image-tower.bpk";
 
 /// Writes `model` into `dir` as `heads.bpk` (+ `image-tower.bpk` when fine-tuned), each atomically.
 fn save_model(model: &DualEncoder, dir: &Path) -> Result<(), TrainError> {
-    let save = |module: &dyn Fn(&Path) -> Result<(), String>, file: &str| {
-        let tmp = dir.join(format!("{file}.tmp"));
-        module(&tmp).map_err(|e| TrainError::Run(format!("saving {file}: {e}")))?;
-        rename(&tmp, &dir.join(file))
-    };
-    save(
-        &|path| {
-            model
-                .heads
-                .clone()
-                .save_file(path)
-                .map_err(|e| format!("{e:?}"))
-        },
-        "heads.bpk",
-    )?;
+    save_module(&model.heads, dir, "heads.bpk")?;
     if let Some(tower) = &model.tower {
-        save(
-            &|path| tower.clone().save_file(path).map_err(|e| format!("{e:?}")),
-            TOWER_FILE,
-        )?;
+        save_module(tower, dir, TOWER_FILE)?;
     }
     Ok(())
+}
+
+/// Writes `module` as `dir/file`: to a temporary file, then renamed.
+fn save_module<M: Module>(module: &M, dir: &Path, file: &str) -> Result<(), TrainError> {
+    let tmp = dir.join(format!("{file}.tmp"));
+    module
+        .clone()
+        .save_file(&tmp)
+        .map_err(|e| TrainError::Run(format!("saving {file}: {e:?}")))?;
+    rename(&tmp, &dir.join(file))
 }
 
 /// `model` with the weights saved in `dir` by [`save_model`].
@@ -972,18 +979,10 @@ fn finished_model(
     let config: TrainConfig =
         serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
             .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
-    let trained = trained_stages(&config)?;
-    let model = DualEncoder {
-        heads: HeadsConfig {
-            image_tower: config.image_tower,
-            dim: config.dim,
-            temperature: config.temperature,
-        }
-        .init(config.seed, device),
-        // The architecture only: the trained weights are loaded next.
-        tower: (trained > 0).then(|| ImageTower::new(config.image_tower, device)),
-        first_trained: config.image_tower.stages() - trained,
-    };
+    // The architecture only: the trained weights are loaded next.
+    let model = new_model(&config, device, || {
+        Ok(ImageTower::new(config.image_tower, device))
+    })?;
     let model = load_model(model, run_dir)?;
     Ok((config, model))
 }
@@ -1016,13 +1015,17 @@ impl LoadedRun {
 
     /// Metrics of `split` over the whole KB, by exact f32 scoring.
     pub fn evaluate(&self, split: Split) -> EvalReport {
-        Context::new(&self.dataset, &self.features).evaluate(&self.model, split, &self.device)
+        Context::new(&self.dataset, &self.features, self.config.image_tower).evaluate(
+            &self.model,
+            split,
+            &self.device,
+        )
     }
 
     /// Unit image vectors of `split`'s mentions (row-major), their gold entity indices, and the unit
     /// text vectors of every entity (row-major, KB order).
     pub fn vectors(&self, split: Split) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
-        let context = Context::new(&self.dataset, &self.features);
+        let context = Context::new(&self.dataset, &self.features, self.config.image_tower);
         let (images, texts) = context.vectors(&self.model, split, &self.device);
         (images, context.gold(split).to_vec(), texts)
     }
