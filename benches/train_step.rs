@@ -1,22 +1,25 @@
 //! One training step of the dual encoder (batch 32) on the CPU backend: both projection heads, the
 //! three losses and an AdamW update, on cached frozen-tower features — the step `photolink train`
 //! repeats. Compared in the same run with InfoNCE alone, so the cost of the two extra losses shows,
-//! and with FaceNet's last two stages fine-tuned (`--unfreeze-image 2`), so the cost of that shows.
+//! with FaceNet's last two stages fine-tuned (`--unfreeze-image 2`) and with MiniLM's last layer
+//! fine-tuned (`--unfreeze-text 1`, texts of 16 tokens as on persons), so the cost of that shows.
 //!
 //! `cargo bench --bench train_step`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use photolink::loss::MemoryBank;
-use photolink::model::{DualEncoder, HeadsConfig, ImageTower, ImageTowerKind};
+use photolink::model::{DualEncoder, HeadsConfig, ImageTower, ImageTowerKind, TextInput};
 use photolink::rng::SplitMix64;
-use photolink::towers::minilm::HIDDEN;
+use photolink::towers::minilm::{self, HIDDEN, MiniLm};
 use photolink::train::{LossSet, Optimizers, StepBatch, TrainConfig, train_step};
 
 const BATCH: usize = 32;
+/// Tokens per entity text when the text tower is fine-tuned (persons' texts have 12–20).
+const TEXT_TOKENS: usize = 16;
 
 /// The model of `config` (the tower with default-initialised weights: timing does not need the
 /// pretrained ones) and a random batch of the shape its cache would hold.
@@ -35,6 +38,26 @@ fn setup(config: &TrainConfig, device: &Device, rng: &mut SplitMix64) -> (DualEn
         }
         None => [kind.feature_dim(), 1, 1],
     };
+    let first_text_trained = minilm::STAGES - config.unfreeze_text;
+    let text_tower = (config.unfreeze_text > 0).then(|| MiniLm::new(device));
+    let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+    let texts = match &text_tower {
+        // The states the frozen layers hand on, for texts of TEXT_TOKENS tokens.
+        Some(net) => {
+            let ids: Vec<i64> = (0..BATCH * TEXT_TOKENS).map(|i| 1000 + i as i64).collect();
+            let ids = Tensor::from_data(TensorData::new(ids, [BATCH, TEXT_TOKENS]), device);
+            let mask = Tensor::ones([BATCH, TEXT_TOKENS], device);
+            // Detached: the trainer reads them from memory, frozen.
+            let states = net
+                .run_layers(net.embed(ids), mask.clone(), 1..first_text_trained)
+                .detach();
+            TextInput::States(states, mask)
+        }
+        None => TextInput::Vectors(Tensor::from_data(
+            TensorData::new(random(BATCH * HIDDEN), [BATCH, HIDDEN]),
+            device,
+        )),
+    };
     let model = DualEncoder {
         heads: HeadsConfig {
             image_tower: kind,
@@ -44,14 +67,15 @@ fn setup(config: &TrainConfig, device: &Device, rng: &mut SplitMix64) -> (DualEn
         .init(config.seed, device),
         tower,
         first_trained,
+        text_tower,
+        first_text_trained,
     };
-    let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
     let row: usize = shape.iter().product();
     let batch = StepBatch {
         shape,
         view_a: random(BATCH * row),
         view_b: random(BATCH * row),
-        texts: random(BATCH * HIDDEN),
+        texts,
         entities: (0..BATCH).collect(),
     };
     (model, batch)
@@ -62,24 +86,27 @@ fn train_step_bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("training step, batch 32, CPU (burn-flex)");
     group.throughput(Throughput::Elements(2 * BATCH as u64));
     let cases = [
-        (ImageTowerKind::Facenet, "infonce", 0),
-        (ImageTowerKind::Facenet, "infonce,self,hard", 0),
-        (ImageTowerKind::Facenet, "infonce,self,hard", 2),
-        (ImageTowerKind::EfficientnetLite0, "infonce", 0),
-        (ImageTowerKind::EfficientnetLite0, "infonce,self,hard", 0),
+        (ImageTowerKind::Facenet, "infonce", 0, 0),
+        (ImageTowerKind::Facenet, "infonce,self,hard", 0, 0),
+        (ImageTowerKind::Facenet, "infonce,self,hard", 2, 0),
+        (ImageTowerKind::Facenet, "infonce,self,hard", 0, 1),
+        (ImageTowerKind::EfficientnetLite0, "infonce", 0, 0),
+        (ImageTowerKind::EfficientnetLite0, "infonce,self,hard", 0, 0),
     ];
-    for (tower, losses, unfreeze) in cases {
+    for (tower, losses, unfreeze, unfreeze_text) in cases {
         let mut config = TrainConfig::new(PathBuf::from("unused"), tower);
         config.losses = LossSet::parse(losses).expect("valid loss set");
         config.unfreeze_image = unfreeze;
+        config.unfreeze_text = unfreeze_text;
         let mut rng = SplitMix64::new(7);
         let (model, input) = setup(&config, &device, &mut rng);
         let mut model = Some(model);
         let mut optimizers = Optimizers::new(&config);
         let mut bank = MemoryBank::new(config.memory_bank, config.dim);
-        let what = match unfreeze {
-            0 => format!("{} features", tower.name()),
-            n => format!("{}, last {n} stages fine-tuned", tower.name()),
+        let what = match (unfreeze, unfreeze_text) {
+            (0, 0) => format!("{} features", tower.name()),
+            (0, n) => format!("{} features, last {n} text layer fine-tuned", tower.name()),
+            (n, _) => format!("{}, last {n} stages fine-tuned", tower.name()),
         };
         group.bench_function(BenchmarkId::new(what, losses), |b| {
             b.iter(|| {

@@ -58,17 +58,22 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         config,
         heads,
         tuned_tower,
+        tuned_text_tower,
     } = crate::train::finished_run(&options.run, &device)?;
 
     let entities = data::read_kb(&options.kb).map_err(TrainError::from)?;
     let models = &config.models;
-    let text_tower = assets::load(
-        models,
-        TowerId::Minilm,
-        Precision::F32,
-        MiniLm::new(&device),
-    )
-    .map_err(TrainError::from)?;
+    // The KB is encoded by the text tower the heads were trained with.
+    let text_tower = match tuned_text_tower {
+        Some(tower) => tower,
+        None => assets::load(
+            models,
+            TowerId::Minilm,
+            Precision::F32,
+            MiniLm::new(&device),
+        )
+        .map_err(TrainError::from)?,
+    };
     let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))
         .map_err(TrainError::from)?;
 

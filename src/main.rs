@@ -266,9 +266,16 @@ mod cli {
         /// 18: the stem, each block, the head).
         #[arg(long, default_value_t = 0)]
         unfreeze_image: usize,
-        /// Peak learning rate of the fine-tuned tower stages.
+        /// Peak learning rate of the fine-tuned image-tower stages.
         #[arg(long, default_value_t = 1e-4)]
         tower_lr: f64,
+        /// Fine-tune the text tower's last N stages (0: frozen; minilm has 7: the embeddings,
+        /// then 6 transformer layers).
+        #[arg(long, default_value_t = 0)]
+        unfreeze_text: usize,
+        /// Peak learning rate of the fine-tuned text-tower stages.
+        #[arg(long, default_value_t = 2e-5)]
+        text_lr: f64,
     }
 
     impl TrainOptions {
@@ -290,6 +297,8 @@ mod cli {
             c.views = self.views;
             c.unfreeze_image = self.unfreeze_image;
             c.tower_learning_rate = self.tower_lr;
+            c.unfreeze_text = self.unfreeze_text;
+            c.text_learning_rate = self.text_lr;
             c.cpu = match self.device.as_str() {
                 "cpu" => true,
                 "gpu" => false,

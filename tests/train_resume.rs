@@ -1,7 +1,9 @@
 //! Training is reproducible on the CPU backend, and a run killed mid-way (SIGKILL, no chance to
 //! clean up) and resumed with `--resume` ends with exactly the metrics and weights of an uninterrupted
 //! run: no epoch is lost or repeated, and the checkpoint survives the kill — with a frozen image
-//! tower, and with its last stages fine-tuned (whose weights and optimiser state must survive too).
+//! tower, and with the last stages of both towers fine-tuned (whose weights and optimiser states
+//! must survive too; the exported bundle then carries the tuned image tower and KB vectors encoded
+//! by the tuned text tower).
 //! Needs the converted towers (`photolink assets fetch`).
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -107,10 +109,23 @@ fn resume_after_kill_loses_no_epoch() {
 }
 
 #[test]
-fn fine_tuned_run_resumes_after_kill_and_exports_its_tower() {
-    let root = kill_and_resume("tuned", &["--unfreeze-image", "2", "--tower-lr", "1e-3"]);
+fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
+    let root = kill_and_resume(
+        "tuned",
+        &[
+            "--unfreeze-image",
+            "2",
+            "--tower-lr",
+            "1e-3",
+            "--unfreeze-text",
+            "1",
+            "--text-lr",
+            "1e-3",
+        ],
+    );
     let run = root.join("killed");
     assert!(run.join("image-tower.bpk").exists());
+    assert!(run.join("text-tower.bpk").exists());
     // The exported bundle carries the fine-tuned tower: its image weights differ from those of a
     // bundle exported from a frozen run of the same benchmark.
     let export = |run: &Path, out: &Path| {
@@ -139,7 +154,76 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_tower() {
         tuned_weights, frozen_weights,
         "the fine-tuned tower was not exported"
     );
+    check_kb_vectors(
+        &run,
+        &root.join("bench/kb.jsonl"),
+        &root.join("bundle-tuned"),
+    );
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The bundle's KB rows are the tuned text tower's vectors (through the run's heads), which
+/// differ from what the pretrained text tower would give.
+fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
+    use burn::tensor::Device;
+    use photolink::assets::{self, TowerId};
+    use photolink::towers::minilm::MiniLm;
+    use photolink::towers::tokenizer::TextTokenizer;
+    use photolink::towers::weights::Precision;
+
+    let device = Device::flex();
+    let finished = photolink::train::finished_run(run, &device).unwrap();
+    let tuned = finished.tuned_text_tower.expect("a tuned text tower");
+    let models = &finished.config.models;
+    let pretrained = assets::load(
+        models,
+        TowerId::Minilm,
+        Precision::F32,
+        MiniLm::new(&device),
+    )
+    .unwrap();
+    let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json")).unwrap();
+    let texts: Vec<String> = photolink::data::read_kb(kb)
+        .unwrap()
+        .iter()
+        .map(photolink::data::entity_text)
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (ids, mask) = tokenizer.encode(&refs).unwrap().to_tensors(&device);
+    let embed = |net: &MiniLm| -> Vec<f32> {
+        finished
+            .heads
+            .embed_texts(net.forward(ids.clone(), mask.clone()))
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    };
+    let (tuned, pretrained) = (embed(&tuned), embed(&pretrained));
+    let dim = finished.config.dim;
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let closest = tuned
+        .chunks(dim)
+        .zip(pretrained.chunks(dim))
+        .map(|(a, b)| cosine(a, b))
+        .fold(f32::MIN, f32::max);
+    assert!(
+        closest < 0.999,
+        "fine-tuning left the text vectors unchanged (cosine {closest})"
+    );
+
+    let reader = photolink::kb::BundleReader::open(bundle).unwrap();
+    let shards = reader.load_shards().unwrap();
+    for (entity, vector) in tuned.chunks(dim).enumerate() {
+        let query = photolink::kb::Query::new(vector, &reader.manifest().quantization).unwrap();
+        let hit = &photolink::kb::search(&query, &shards, 1).unwrap()[0];
+        assert_eq!(hit.index as usize, entity, "{}", texts[entity]);
+        assert!(
+            hit.score > 0.999,
+            "{}: bundle row vs tuned vector {}",
+            texts[entity],
+            hit.score
+        );
+    }
 }
 
 /// Trains a reference run and a run killed after its fifth epoch and resumed, with the `extra`

@@ -3,21 +3,21 @@
 //! by dot product at a learnable temperature τ.
 //!
 //! The towers are the pretrained networks of [`crate::towers`]; [`Heads`] holds what training always
-//! learns (the projections and τ); [`DualEncoder`] adds the image tower when its last stages, or all
-//! of them, are fine-tuned.
+//! learns (the projections and τ); [`DualEncoder`] adds a tower when its last stages, or all of
+//! them, are fine-tuned.
 
 use std::ops::Range;
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::photo::Photo;
 use crate::rng::SplitMix64;
 use crate::towers::efficientnet::{self, EfficientNetLite0};
 use crate::towers::facenet::{self, FaceNet};
-use crate::towers::minilm::{self, l2_normalize};
+use crate::towers::minilm::{self, MiniLm, l2_normalize};
 
 /// Which pretrained network sees the photos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -215,18 +215,35 @@ impl ImageTower {
     }
 }
 
-/// What a training run learns: the [`Heads`], and — when the image tower is fine-tuned — the tower,
-/// of which only the stages from `first_trained` on run during training. Training feeds it the
-/// cached input of that stage (the output of the frozen stages before it), so a frozen tower is
-/// the case `first_trained == stages` with the tower left out.
+/// What a training run learns: the [`Heads`] and, for each tower that is fine-tuned, that tower —
+/// of which only the stages from `first_trained` (image) or `first_text_trained` (text) on run
+/// during training. Training feeds each the cached input of its first trained stage (the output of
+/// the frozen stages before it), so a frozen tower is the case where its first trained stage is
+/// its stage count, with the tower left out.
 #[derive(Module, Debug)]
 pub struct DualEncoder {
     /// Projections and temperature.
     pub heads: Heads,
     /// The image tower being fine-tuned; `None` when it is frozen.
     pub tower: Option<ImageTower>,
-    /// First stage of the tower that trains (the stage whose input is cached).
+    /// First stage of the image tower that trains (the stage whose input is cached).
     pub first_trained: usize,
+    /// The text tower being fine-tuned; `None` when it is frozen.
+    pub text_tower: Option<MiniLm>,
+    /// First stage of the text tower that trains (see [`minilm::STAGES`]).
+    pub first_text_trained: usize,
+}
+
+/// What the text side of the model reads for a batch of entities: whatever the text tower's
+/// frozen stages output.
+#[derive(Debug, Clone)]
+pub enum TextInput {
+    /// The frozen tower's sentence vectors `[n, 384]`.
+    Vectors(Tensor<2>),
+    /// Token ids `[n, len]` and attention mask: the whole tower trains, embeddings included.
+    Tokens(Tensor<2, Int>, Tensor<2>),
+    /// Token states `[n, len, 384]` after the frozen stages, and the attention mask.
+    States(Tensor<3>, Tensor<2>),
 }
 
 impl DualEncoder {
@@ -239,6 +256,28 @@ impl DualEncoder {
         };
         let [n, c, h, w] = features.dims();
         self.heads.embed_images(features.reshape([n, c * h * w]))
+    }
+
+    /// The text side's cached input (of the kind the text tower's configuration implies) → unit
+    /// vectors `[n, dim]` in the shared space.
+    pub fn embed_text_input(&self, input: TextInput) -> Tensor<2> {
+        let sentences = match (input, &self.text_tower) {
+            (TextInput::Vectors(vectors), None) => vectors,
+            (TextInput::Tokens(ids, mask), Some(tower)) => {
+                let states = tower.run_layers(tower.embed(ids), mask.clone(), 1..minilm::STAGES);
+                minilm::pool(states, mask)
+            }
+            (TextInput::States(states, mask), Some(tower)) => {
+                let states = tower.run_layers(
+                    states,
+                    mask.clone(),
+                    self.first_text_trained..minilm::STAGES,
+                );
+                minilm::pool(states, mask)
+            }
+            _ => panic!("text input of another kind than the text tower's configuration"),
+        };
+        self.heads.embed_texts(sentences)
     }
 }
 

@@ -1,6 +1,12 @@
 //! all-MiniLM-L6-v2, the sentence-transformers text encoder: a BERT of 6 layers (hidden 384, 12 heads)
 //! whose token states are mean-pooled over the attention mask and L2-normalised into a 384-d sentence
 //! vector. Field names follow the Hugging Face state dict, so its safetensors load by name.
+//!
+//! For partial fine-tuning the encoder runs in [`STAGES`] stages, as the image towers do: stage 0
+//! is the embeddings (token ids in, token states out), stages 1–6 the transformer layers (token
+//! states in and out); pooling follows the last.
+
+use std::ops::Range;
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -14,6 +20,8 @@ pub const MAX_TOKENS: usize = 256;
 const VOCAB: usize = 30_522;
 const MAX_POSITIONS: usize = 512;
 const LAYERS: usize = 6;
+/// Stages the encoder runs in order: the embeddings, then each transformer layer.
+pub const STAGES: usize = LAYERS + 1;
 const HEADS: usize = 12;
 const INTERMEDIATE: usize = 1536;
 const LAYER_NORM_EPSILON: f64 = 1e-12;
@@ -141,17 +149,16 @@ impl MiniLm {
     /// L2-normalised sentence vectors `[batch, 384]`.
     pub fn forward(&self, token_ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
         let states = self.token_states(token_ids, mask.clone());
-        let [batch, len, _] = states.dims();
-        let weights = mask.reshape([batch, len, 1]);
-        let summed = (states * weights.clone())
-            .sum_dim(1)
-            .reshape([batch, HIDDEN]);
-        let counts = weights.sum_dim(1).reshape([batch, 1]).clamp_min(1e-9);
-        l2_normalize(summed / counts)
+        pool(states, mask)
     }
 
     /// The last layer's token states `[batch, len, 384]`.
     pub fn token_states(&self, token_ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<3> {
+        self.run_layers(self.embed(token_ids), mask, 1..STAGES)
+    }
+
+    /// Stage 0: token ids `[batch, len]` → embedded token states `[batch, len, 384]`.
+    pub fn embed(&self, token_ids: Tensor<2, Int>) -> Tensor<3> {
         let [batch, len] = token_ids.dims();
         let device = token_ids.device();
         let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
@@ -159,18 +166,71 @@ impl MiniLm {
             .repeat_dim(0, batch);
         let segments = Tensor::<2, Int>::zeros([batch, len], &device);
         let e = &self.embeddings;
-        let mut x = e.layer_norm.forward(
+        e.layer_norm.forward(
             e.word_embeddings.forward(token_ids)
                 + e.position_embeddings.forward(positions)
                 + e.token_type_embeddings.forward(segments),
+        )
+    }
+
+    /// Runs the transformer layers of `stages` (a range within `1..STAGES`) on the token states
+    /// stage `stages.start` reads.
+    pub fn run_layers(&self, mut x: Tensor<3>, mask: Tensor<2>, stages: Range<usize>) -> Tensor<3> {
+        assert!(
+            stages.start >= 1 && stages.end <= STAGES,
+            "stages {stages:?}: the layers are stages 1..{STAGES}"
         );
+        let [batch, len] = mask.dims();
         // Padding keys get a large negative score so that softmax ignores them.
         let key_bias = (mask.neg() + 1.0).reshape([batch, 1, 1, len]) * -1e4;
-        for layer in &self.encoder.layer {
+        for layer in &self.encoder.layer[stages.start - 1..stages.end - 1] {
             x = layer.forward(x, key_bias.clone());
         }
         x
     }
+}
+
+/// The stages of a [`MiniLm`] from some stage on: what fine-tuning changes, and so all a training
+/// run needs to save (one layer is 7 MB; the whole tower 90 MB).
+#[derive(Module, Debug)]
+pub struct TrainedStages {
+    /// The embeddings, when stage 0 is among them.
+    pub embeddings: Option<Embeddings>,
+    /// The transformer layers among them, in order.
+    pub layers: Vec<Layer>,
+}
+
+impl MiniLm {
+    /// A copy of stages `first..STAGES`.
+    pub fn trained_stages(&self, first: usize) -> TrainedStages {
+        TrainedStages {
+            embeddings: (first == 0).then(|| self.embeddings.clone()),
+            layers: self.encoder.layer[first.max(1) - 1..].to_vec(),
+        }
+    }
+
+    /// This tower with its last stages replaced by `stages`.
+    pub fn with_trained_stages(mut self, stages: TrainedStages) -> Self {
+        if let Some(embeddings) = stages.embeddings {
+            self.embeddings = embeddings;
+        }
+        let first = LAYERS - stages.layers.len();
+        self.encoder.layer.truncate(first);
+        self.encoder.layer.extend(stages.layers);
+        self
+    }
+}
+
+/// Token states `[batch, len, 384]` → their mean over the real tokens of `mask`, L2-normalised: the
+/// sentence vectors `[batch, 384]`.
+pub fn pool(states: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+    let [batch, len, _] = states.dims();
+    let weights = mask.reshape([batch, len, 1]);
+    let summed = (states * weights.clone())
+        .sum_dim(1)
+        .reshape([batch, HIDDEN]);
+    let counts = weights.sum_dim(1).reshape([batch, 1]).clamp_min(1e-9);
+    l2_normalize(summed / counts)
 }
 
 impl Layer {

@@ -78,7 +78,7 @@ fn table(
     let mut out = format!(
         "# Ablation of the three losses on the `{}` benchmark\n\n\
          Test mentions ranked against **every** entity of the knowledge base. Image tower `{}` \
-         ({}; {} augmented views per training photo), shared space {} \
+         ({}; {} augmented views per training photo), text tower `minilm` ({}), shared space {} \
          dimensions, {} epochs, batch {}, AdamW lr {}, λ_self {}, λ_hard {}, K {}, memory bank {}. \
          Each row is the mean ± standard deviation over {} training seeds ({}..={}; same data, views \
          and budget). \"Look-alike\": the {}% of entities whose nearest other entity is closest in \
@@ -99,6 +99,14 @@ fn table(
             ),
         },
         base.views,
+        match base.unfreeze_text {
+            0 => "frozen".to_string(),
+            n => format!(
+                "last {n} of {} stages fine-tuned at lr {}",
+                crate::towers::minilm::STAGES,
+                base.text_learning_rate
+            ),
+        },
         base.dim,
         base.epochs,
         base.batch_size,

@@ -4,12 +4,16 @@
 //! only ever needs these numbers — an optimisation, not a different model: the crops and
 //! preprocessing are the linker's own. When the image tower's last stages are fine-tuned, the cache
 //! holds what its frozen first stages output instead, and training runs the rest.
+//!
+//! When the text tower's last stages are fine-tuned, [`TextStates`] holds every entity's tokens and
+//! what the frozen stages make of them — in memory, not on disk: the text side of a benchmark takes
+//! seconds, its photos take minutes to hours.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::assets::{self, TowerId};
 use crate::data::{AugmentConfig, Augmenter, Dataset, Split, entity_text};
 use crate::linker;
-use crate::model::ImageTowerKind;
+use crate::model::{ImageTowerKind, TextInput};
 use crate::photo::{DecodeLimits, Photo};
 use crate::registry::hex;
 use crate::towers::face_detector::FaceDetector;
@@ -362,4 +366,118 @@ fn read(path: &Path, key_json: &[u8]) -> Option<Features> {
         text: take(lengths[4]),
         frozen_train: lengths.get(5).map(|&n| take(n)),
     })
+}
+
+/// The text side of a run whose text tower's last stages are fine-tuned: every entity's tokens
+/// (padded to the KB's longest text) and the token states its frozen stages output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextStates {
+    /// First trained stage of the text tower (0: the embeddings train too).
+    pub first_trained: usize,
+    /// Tokens per entity after padding.
+    pub len: usize,
+    /// Real tokens of each entity.
+    pub lengths: Vec<usize>,
+    /// Token ids `[entities, len]`.
+    pub ids: Vec<i64>,
+    /// Attention masks `[entities, len]`.
+    pub mask: Vec<f32>,
+    /// Token states `[entities, len, 384]` after stages `0..first_trained` (empty when that is 0).
+    pub states: Vec<f32>,
+}
+
+impl TextStates {
+    /// Tokenises every entity of `dataset` and runs the pretrained text tower's stages
+    /// `0..first_trained` on them.
+    pub fn compute(
+        dataset: &Dataset,
+        models: &Path,
+        first_trained: usize,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let tokenizer = TextTokenizer::from_file(&models.join("minilm").join("tokenizer.json"))?;
+        let texts: Vec<String> = dataset.entities().iter().map(entity_text).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let tokens = tokenizer.encode(&refs)?;
+        let len = tokens.len;
+        let lengths = tokens
+            .mask
+            .chunks(len.max(1))
+            .map(|row| row.iter().filter(|&&m| m > 0.0).count())
+            .collect();
+        let mut text = Self {
+            first_trained,
+            len,
+            lengths,
+            ids: tokens.ids,
+            mask: tokens.mask,
+            states: Vec::new(),
+        };
+        if first_trained == 0 {
+            return Ok(text);
+        }
+        let tower = assets::load(models, TowerId::Minilm, Precision::F32, MiniLm::new(device))?;
+        let bar = progress(texts.len(), "entity tokens");
+        let mut states = vec![0f32; texts.len() * len * HIDDEN];
+        let entities: Vec<usize> = (0..texts.len()).collect();
+        for chunk in entities.chunks(64) {
+            let (ids, mask, trimmed) = text.tokens(chunk, device);
+            let out = tower.run_layers(tower.embed(ids), mask, 1..first_trained);
+            let out = out
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .expect("f32 states");
+            for (row, &e) in out.chunks(trimmed * HIDDEN).zip(chunk) {
+                states[e * len * HIDDEN..][..trimmed * HIDDEN].copy_from_slice(row);
+            }
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish();
+        text.states = states;
+        Ok(text)
+    }
+
+    /// The ids and masks of entities `rows`, padded only to the longest of them, and that length.
+    fn tokens(&self, rows: &[usize], device: &Device) -> (Tensor<2, Int>, Tensor<2>, usize) {
+        let trimmed = rows.iter().map(|&e| self.lengths[e]).max().unwrap_or(0);
+        let gather = |values: &[i64]| -> Vec<i64> {
+            rows.iter()
+                .flat_map(|&e| values[e * self.len..][..trimmed].iter().copied())
+                .collect()
+        };
+        let mask: Vec<f32> = rows
+            .iter()
+            .flat_map(|&e| self.mask[e * self.len..][..trimmed].iter().copied())
+            .collect();
+        let shape = [rows.len(), trimmed];
+        (
+            Tensor::from_data(TensorData::new(gather(&self.ids), shape), device),
+            Tensor::from_data(TensorData::new(mask, shape), device),
+            trimmed,
+        )
+    }
+
+    /// What the model's text side reads for entities `rows` (padded only to their longest text:
+    /// masked padding changes nothing, and attention is quadratic in it).
+    pub fn input(&self, rows: &[usize], device: &Device) -> TextInput {
+        let (ids, mask, trimmed) = self.tokens(rows, device);
+        if self.first_trained == 0 {
+            return TextInput::Tokens(ids, mask);
+        }
+        let states: Vec<f32> = rows
+            .iter()
+            .flat_map(|&e| {
+                self.states[e * self.len * HIDDEN..][..trimmed * HIDDEN]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        TextInput::States(
+            Tensor::from_data(
+                TensorData::new(states, [rows.len(), trimmed, HIDDEN]),
+                device,
+            ),
+            mask,
+        )
+    }
 }

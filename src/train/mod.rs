@@ -4,14 +4,14 @@
 //! A run lives in one folder: `config.json`, `checkpoint/` (the latest finished epoch: model,
 //! optimiser state, progress — replaced atomically, so a kill never corrupts it), `metrics.jsonl`
 //! (one line per epoch), `plot.png`, and at the end `heads.bpk` (plus `image-tower.bpk` when the
-//! tower was fine-tuned). Training is seeded: on the CPU
+//! tower was fine-tuned, `text-tower.bpk` when the text tower was). Training is seeded: on the CPU
 //! backend the same config gives the same numbers, and a killed run resumed from its checkpoint
 //! ends exactly where an uninterrupted one would.
 //!
-//! The heads (projections and τ) always train; the image tower is frozen, or its last stages (or
-//! all of them) are fine-tuned at their own, smaller learning rate. What the frozen part computes is
-//! cached ([`features`]): the features of a frozen tower, or the activations its frozen stages hand
-//! to the first trained one. The text tower stays frozen.
+//! The heads (projections and τ) always train; each tower is frozen, or its last stages (or all of
+//! them) are fine-tuned at their own, smaller learning rate. What the frozen part computes is
+//! prepared once ([`features`]): the features of a frozen tower, or the activations its frozen
+//! stages hand to the first trained one.
 
 pub mod ablate;
 pub mod eval;
@@ -33,12 +33,14 @@ use crate::assets::AssetError;
 use crate::backend::Compute;
 use crate::data::{AugmentConfig, DataError, Dataset, LoadReport, Split};
 use crate::loss::{self, MemoryBank};
-use crate::model::{DualEncoder, Heads, HeadsConfig, ImageTower, ImageTowerKind};
+use crate::model::{DualEncoder, Heads, HeadsConfig, ImageTower, ImageTowerKind, TextInput};
 use crate::rng::SplitMix64;
+use crate::towers::minilm::{self, MiniLm};
 use crate::towers::tokenizer::TokenizerError;
+use crate::towers::weights::Precision;
 
 use eval::{EvalReport, LookAlikes};
-use features::Features;
+use features::{Features, TextStates};
 
 /// Which of the three losses train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,10 +151,21 @@ pub struct TrainConfig {
     /// smaller, as they start from pretrained weights.
     #[serde(default = "default_tower_learning_rate")]
     pub tower_learning_rate: f64,
+    /// Stages at the end of the text tower that are fine-tuned (0: frozen; 1–6: the last
+    /// transformer layers; 7: all of it, embeddings included).
+    #[serde(default)]
+    pub unfreeze_text: usize,
+    /// Peak learning rate of the fine-tuned text-tower stages.
+    #[serde(default = "default_text_learning_rate")]
+    pub text_learning_rate: f64,
 }
 
 fn default_tower_learning_rate() -> f64 {
     1e-4
+}
+
+fn default_text_learning_rate() -> f64 {
+    2e-5
 }
 
 impl TrainConfig {
@@ -184,6 +197,8 @@ impl TrainConfig {
             cpu: false,
             unfreeze_image: 0,
             tower_learning_rate: default_tower_learning_rate(),
+            unfreeze_text: 0,
+            text_learning_rate: default_text_learning_rate(),
         }
     }
 }
@@ -317,16 +332,11 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
         Compute::gpu_or_cpu()
     };
     eprintln!("train: {} on {}", config.losses.label(), compute.info);
-    let (dataset, report, features) = load_data(config, &compute.device)?;
-    let context = Context::new(&dataset, &features, config.image_tower);
+    let (dataset, report, features, text) = load_data(config, &compute.device)?;
+    let context = Context::new(&dataset, &features, text.as_ref(), config.image_tower);
 
     let device = compute.device.clone().autodiff();
-    let mut model = new_model(config, &device, || {
-        Ok(
-            assets::load_image_tower(&config.models, config.image_tower, &device)?
-                .for_fine_tuning(),
-        )
-    })?;
+    let mut model = new_model(config, &device, ImageWeights::Pretrained)?;
     let mut optimizers = Optimizers::new(config);
     let mut progress = Progress {
         epochs_done: 0,
@@ -379,6 +389,8 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
 /// The data of a run in the shape training and evaluation use.
 struct Context<'a> {
     features: &'a Features,
+    /// The text tower's tokens and frozen-stage states, when it is fine-tuned.
+    text: Option<&'a TextStates>,
     /// Entity index of each training mention.
     train_entities: Vec<usize>,
     dev_entities: Vec<usize>,
@@ -392,7 +404,12 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(dataset: &Dataset, features: &'a Features, image_tower: ImageTowerKind) -> Self {
+    fn new(
+        dataset: &Dataset,
+        features: &'a Features,
+        text: Option<&'a TextStates>,
+        image_tower: ImageTowerKind,
+    ) -> Self {
         let entity_of = |split: Split| -> Vec<usize> {
             dataset
                 .split(split)
@@ -405,6 +422,7 @@ impl<'a> Context<'a> {
         };
         Self {
             features,
+            text,
             train_entities: entity_of(Split::Train),
             dev_entities: entity_of(Split::Dev),
             test_entities: entity_of(Split::Test),
@@ -454,14 +472,34 @@ impl<'a> Context<'a> {
                 device,
             ))));
         }
-        let texts = read(model.heads.embed_texts(Tensor::from_data(
-            TensorData::new(
-                self.features.text.clone(),
-                [self.entities, crate::towers::minilm::HIDDEN],
-            ),
-            device,
-        )));
+        let all: Vec<usize> = (0..self.entities).collect();
+        let mut texts = Vec::new();
+        for rows in all.chunks(EMBED_CHUNK) {
+            texts.extend(read(model.embed_text_input(self.text_input(rows, device))));
+        }
         (images, texts)
+    }
+
+    /// What the model's text side reads for entities `rows`.
+    fn text_input(&self, rows: &[usize], device: &Device) -> TextInput {
+        match self.text {
+            Some(text) => text.input(rows, device),
+            None => {
+                let hidden = minilm::HIDDEN;
+                let vectors: Vec<f32> = rows
+                    .iter()
+                    .flat_map(|&e| {
+                        self.features.text[e * hidden..(e + 1) * hidden]
+                            .iter()
+                            .copied()
+                    })
+                    .collect();
+                TextInput::Vectors(Tensor::from_data(
+                    TensorData::new(vectors, [rows.len(), hidden]),
+                    device,
+                ))
+            }
+        }
     }
 
     /// Ranks every entity for each mention of `split` with `model`.
@@ -550,10 +588,7 @@ fn run_epoch(
             a.extend_from_slice(f.view(m, first));
             v.extend_from_slice(f.view(m, second));
         }
-        let texts: Vec<f32> = entities
-            .iter()
-            .flat_map(|&e| f.text[e * 384..(e + 1) * 384].iter().copied())
-            .collect();
+        let texts = ctx.text_input(&entities, device);
         // Cosine decay to zero over the whole run: the last epochs settle instead of jittering, so
         // the final weights (the ones exported and evaluated) are not a lucky or unlucky step.
         let done = (epoch - 1) as f64 + step as f64 / plan.len() as f64;
@@ -611,7 +646,7 @@ fn run_epoch(
 }
 
 /// One optimiser step's inputs: two cached views (tower features, or the activations the frozen
-/// stages output) and the text features of `b` training photos of distinct entities, row-major.
+/// stages output, row-major) and the text-side input of `b` training photos of distinct entities.
 pub struct StepBatch {
     /// Shape `[c, h, w]` of one view (`[feature_dim, 1, 1]` for a frozen tower).
     pub shape: [usize; 3],
@@ -619,8 +654,8 @@ pub struct StepBatch {
     pub view_a: Vec<f32>,
     /// Another view of the same photos.
     pub view_b: Vec<f32>,
-    /// Each photo's entity text features, `[b, 384]`.
-    pub texts: Vec<f32>,
+    /// Each photo's entity text, as the model's text side reads it.
+    pub texts: TextInput,
     /// Each photo's entity index (photos of one entity are each other's positives).
     pub entities: Vec<usize>,
 }
@@ -639,7 +674,7 @@ pub struct StepLosses {
 }
 
 /// One optimiser step of `model` on `batch` with the losses `config` switches on, at learning rate
-/// `lr` for the heads (the tower's scaled as `config.tower_learning_rate` is to
+/// `lr` for the heads (each tower's scaled as its own learning rate in `config` is to
 /// `config.learning_rate`); `bank` keeps earlier image vectors as extra hard negatives. A
 /// non-finite loss is returned as `Err(value)` before any weight changes.
 pub fn train_step(
@@ -658,10 +693,7 @@ pub fn train_step(
         |data: &[f32]| Tensor::<4>::from_data(TensorData::new(data.to_vec(), [b, c, h, w]), device);
     let view_a = model.embed_cached(views(&batch.view_a));
     let view_b = model.embed_cached(views(&batch.view_b));
-    let text = model.heads.embed_texts(Tensor::<2>::from_data(
-        TensorData::new(batch.texts.clone(), [b, crate::towers::minilm::HIDDEN]),
-        device,
-    ));
+    let text = model.embed_text_input(batch.texts.clone());
     let scale = model.heads.scale();
 
     let infonce = (loss::cross_modal_infonce(view_a.clone(), text.clone(), scale.clone())
@@ -718,15 +750,30 @@ pub fn train_step(
         .tower
         .as_ref()
         .map(|tower| GradientsParams::from_module(&mut grads, tower));
+    let text_grads = model
+        .text_tower
+        .as_ref()
+        .map(|tower| GradientsParams::from_module(&mut grads, tower));
     let DualEncoder {
         heads,
         tower,
         first_trained,
+        text_tower,
+        first_text_trained,
     } = model;
     let heads = optimizers.heads.step(lr, heads, heads_grads);
+    let scaled = |tower_lr: f64| lr * tower_lr / config.learning_rate;
     let tower = match (tower, tower_grads) {
         (Some(tower), Some(grads)) => Some(optimizers.tower.step(
-            lr * config.tower_learning_rate / config.learning_rate,
+            scaled(config.tower_learning_rate),
+            tower,
+            grads,
+        )),
+        (tower, _) => tower,
+    };
+    let text_tower = match (text_tower, text_grads) {
+        (Some(tower), Some(grads)) => Some(optimizers.text.step(
+            scaled(config.text_learning_rate),
             tower,
             grads,
         )),
@@ -737,6 +784,8 @@ pub fn train_step(
             heads,
             tower,
             first_trained,
+            text_tower,
+            first_text_trained,
         },
         StepLosses {
             total: value,
@@ -747,13 +796,16 @@ pub fn train_step(
     ))
 }
 
-/// The two AdamW optimisers of a run: the heads', and the fine-tuned tower stages' (idle for a
-/// frozen tower). Two, not one, because each follows its own learning rate.
+/// The three AdamW optimisers of a run: the heads', the fine-tuned image-tower stages' and the
+/// fine-tuned text-tower stages' (idle for a frozen tower). Three, not one, because each follows
+/// its own learning rate.
 pub struct Optimizers {
     /// Steps the heads.
     pub heads: burn::optim::ModuleOptimizer,
     /// Steps the image tower's trained stages.
     pub tower: burn::optim::ModuleOptimizer,
+    /// Steps the text tower's trained stages.
+    pub text: burn::optim::ModuleOptimizer,
 }
 
 impl Optimizers {
@@ -767,6 +819,7 @@ impl Optimizers {
         Self {
             heads: adamw(),
             tower: adamw(),
+            text: adamw(),
         }
     }
 
@@ -774,6 +827,7 @@ impl Optimizers {
         for (optimizer, file) in [
             (&self.heads, "optimizer.bpk"),
             (&self.tower, "tower-optimizer.bpk"),
+            (&self.text, "text-optimizer.bpk"),
         ] {
             optimizer
                 .save(dir.join(file))
@@ -788,26 +842,56 @@ impl Optimizers {
                 .load(dir.join(file))
                 .map_err(|e| TrainError::Run(format!("checkpoint {file}: {e:?}")))
         };
-        let heads = load(self.heads, "optimizer.bpk")?;
-        // Checkpoints of runs from before fine-tuning existed have no tower optimiser.
-        let tower = if dir.join("tower-optimizer.bpk").exists() {
-            load(self.tower, "tower-optimizer.bpk")?
-        } else {
-            self.tower
+        // Checkpoints of runs from before fine-tuning existed have no tower optimisers.
+        let load_if_saved = |optimizer: burn::optim::ModuleOptimizer, file: &str| {
+            if dir.join(file).exists() {
+                load(optimizer, file)
+            } else {
+                Ok(optimizer)
+            }
         };
-        Ok(Self { heads, tower })
+        Ok(Self {
+            heads: load(self.heads, "optimizer.bpk")?,
+            tower: load_if_saved(self.tower, "tower-optimizer.bpk")?,
+            text: load_if_saved(self.text, "text-optimizer.bpk")?,
+        })
     }
 }
 
-/// The model `config` trains, on `device`: heads initialised from the seed and, when the image
-/// tower is fine-tuned, the tower `tower` makes (the pretrained one to train, or the bare
-/// architecture a finished run's weights are loaded into).
+/// Where a fine-tuned image tower of [`new_model`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageWeights {
+    /// The pretrained tower of `config.models`, to train.
+    Pretrained,
+    /// The bare architecture, for a finished run's weights (the whole tower) to be loaded into.
+    Architecture,
+}
+
+/// The model `config` trains, on `device`: heads initialised from the seed and, for each tower
+/// that is fine-tuned, that tower. A fine-tuned text tower always starts as the pretrained one:
+/// runs save only its trained stages.
 fn new_model(
     config: &TrainConfig,
     device: &Device,
-    tower: impl FnOnce() -> Result<ImageTower, TrainError>,
+    image: ImageWeights,
 ) -> Result<DualEncoder, TrainError> {
-    let trained = trained_stages(config)?;
+    let (image_stages, text_stages) = trained_stages(config)?;
+    let tower = match (image_stages, image) {
+        (0, _) => None,
+        (_, ImageWeights::Pretrained) => Some(
+            assets::load_image_tower(&config.models, config.image_tower, device)?.for_fine_tuning(),
+        ),
+        (_, ImageWeights::Architecture) => Some(ImageTower::new(config.image_tower, device)),
+    };
+    let text_tower = match text_stages {
+        0 => None,
+        _ => Some(assets::load(
+            &config.models,
+            assets::TowerId::Minilm,
+            Precision::F32,
+            MiniLm::new(device),
+        )?),
+    };
     Ok(DualEncoder {
         heads: HeadsConfig {
             image_tower: config.image_tower,
@@ -815,13 +899,15 @@ fn new_model(
             temperature: config.temperature,
         }
         .init(config.seed, device),
-        tower: if trained > 0 { Some(tower()?) } else { None },
-        first_trained: config.image_tower.stages() - trained,
+        tower,
+        first_trained: config.image_tower.stages() - image_stages,
+        text_tower,
+        first_text_trained: minilm::STAGES - text_stages,
     })
 }
 
-/// Stages of the image tower `config` fine-tunes, checked against the tower.
-fn trained_stages(config: &TrainConfig) -> Result<usize, TrainError> {
+/// Stages of the image and of the text tower that `config` fine-tunes, checked against the towers.
+fn trained_stages(config: &TrainConfig) -> Result<(usize, usize), TrainError> {
     let stages = config.image_tower.stages();
     if config.unfreeze_image > stages {
         return Err(TrainError::Run(format!(
@@ -830,17 +916,34 @@ fn trained_stages(config: &TrainConfig) -> Result<usize, TrainError> {
             config.image_tower.name()
         )));
     }
-    Ok(config.unfreeze_image)
+    if config.unfreeze_text > minilm::STAGES {
+        return Err(TrainError::Run(format!(
+            "--unfreeze-text {}: minilm has {} stages (the embeddings and 6 layers)",
+            config.unfreeze_text,
+            minilm::STAGES
+        )));
+    }
+    Ok((config.unfreeze_image, config.unfreeze_text))
 }
 
 /// File of a run (or checkpoint) holding the fine-tuned image tower.
 const TOWER_FILE: &str = "image-tower.bpk";
+/// File of a run (or checkpoint) holding the fine-tuned text tower.
+const TEXT_TOWER_FILE: &str = "text-tower.bpk";
 
-/// Writes `model` into `dir` as `heads.bpk` (+ `image-tower.bpk` when fine-tuned), each atomically.
+/// Writes `model` into `dir` as `heads.bpk` (+ `image-tower.bpk` for a fine-tuned image tower,
+/// `text-tower.bpk` with the trained stages of a fine-tuned text tower), each atomically.
 fn save_model(model: &DualEncoder, dir: &Path) -> Result<(), TrainError> {
     save_module(&model.heads, dir, "heads.bpk")?;
     if let Some(tower) = &model.tower {
         save_module(tower, dir, TOWER_FILE)?;
+    }
+    if let Some(tower) = &model.text_tower {
+        save_module(
+            &tower.trained_stages(model.first_text_trained),
+            dir,
+            TEXT_TOWER_FILE,
+        )?;
     }
     Ok(())
 }
@@ -861,22 +964,31 @@ fn load_model(model: DualEncoder, dir: &Path) -> Result<DualEncoder, TrainError>
     let heads = model.heads.try_load_file(&path).map_err(|e| {
         TrainError::Run(format!("{}: {e:?} (is the run finished?)", path.display()))
     })?;
-    let tower = match model.tower {
-        Some(tower) => {
-            let path = dir.join(TOWER_FILE);
-            Some(
-                tower
-                    .try_load_file(&path)
-                    .map_err(|e| TrainError::Run(format!("{}: {e:?}", path.display())))?,
-            )
-        }
-        None => None,
-    };
     Ok(DualEncoder {
         heads,
-        tower,
+        tower: model
+            .tower
+            .map(|tower| load_module(tower, dir, TOWER_FILE))
+            .transpose()?,
         first_trained: model.first_trained,
+        text_tower: model
+            .text_tower
+            .map(|tower| {
+                let stages = tower.trained_stages(model.first_text_trained);
+                let stages = load_module(stages, dir, TEXT_TOWER_FILE)?;
+                Ok::<_, TrainError>(tower.with_trained_stages(stages))
+            })
+            .transpose()?,
+        first_text_trained: model.first_text_trained,
     })
+}
+
+/// `module` with the weights of `dir/file`.
+fn load_module<M: Module>(module: M, dir: &Path, file: &str) -> Result<M, TrainError> {
+    let path = dir.join(file);
+    module
+        .try_load_file(&path)
+        .map_err(|e| TrainError::Run(format!("{}: {e:?}", path.display())))
 }
 
 fn scalar(t: &Tensor<1>) -> f32 {
@@ -925,11 +1037,12 @@ fn save_checkpoint(
     Ok(())
 }
 
-/// The run's benchmark and its frozen-tower features (from the cache, or computed on `device`).
+/// The run's benchmark, its frozen-tower features (from the cache, or computed on `device`) and,
+/// when the text tower is fine-tuned, its entities' tokens and frozen-stage states.
 fn load_data(
     config: &TrainConfig,
     device: &Device,
-) -> Result<(Dataset, LoadReport, Features), TrainError> {
+) -> Result<(Dataset, LoadReport, Features, Option<TextStates>), TrainError> {
     let (dataset, report) = Dataset::load(
         &config.data.join("kb.jsonl"),
         &config.data.join("mentions.jsonl"),
@@ -944,11 +1057,20 @@ fn load_data(
             config.views,
             &config.augment,
             config.view_seed,
-            trained_stages(config)?,
+            trained_stages(config)?.0,
         ),
         device,
     )?;
-    Ok((dataset, report, features))
+    let text = match trained_stages(config)?.1 {
+        0 => None,
+        n => Some(TextStates::compute(
+            &dataset,
+            &config.models,
+            minilm::STAGES - n,
+            device,
+        )?),
+    };
+    Ok((dataset, report, features, text))
 }
 
 /// A finished run: its configuration and trained model.
@@ -959,6 +1081,8 @@ pub struct FinishedRun {
     pub heads: Heads,
     /// The fine-tuned image tower (`None`: the pretrained one, frozen).
     pub tuned_tower: Option<ImageTower>,
+    /// The fine-tuned text tower (`None`: the pretrained one, frozen).
+    pub tuned_text_tower: Option<MiniLm>,
 }
 
 /// The finished run in `run_dir`, on `device`.
@@ -968,6 +1092,7 @@ pub fn finished_run(run_dir: &Path, device: &Device) -> Result<FinishedRun, Trai
         config,
         heads: model.heads,
         tuned_tower: model.tower,
+        tuned_text_tower: model.text_tower,
     })
 }
 
@@ -980,9 +1105,7 @@ fn finished_model(
         serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
             .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
     // The architecture only: the trained weights are loaded next.
-    let model = new_model(&config, device, || {
-        Ok(ImageTower::new(config.image_tower, device))
-    })?;
+    let model = new_model(&config, device, ImageWeights::Architecture)?;
     let model = load_model(model, run_dir)?;
     Ok((config, model))
 }
@@ -994,6 +1117,7 @@ pub struct LoadedRun {
     pub config: TrainConfig,
     dataset: Dataset,
     features: Features,
+    text: Option<TextStates>,
     model: DualEncoder,
     device: Device,
 }
@@ -1003,11 +1127,12 @@ impl LoadedRun {
     pub fn open(run_dir: &Path) -> Result<Self, TrainError> {
         let device = Compute::cpu().device;
         let (config, model) = finished_model(run_dir, &device)?;
-        let (dataset, _, features) = load_data(&config, &device)?;
+        let (dataset, _, features, text) = load_data(&config, &device)?;
         Ok(Self {
             config,
             dataset,
             features,
+            text,
             model,
             device,
         })
@@ -1015,19 +1140,24 @@ impl LoadedRun {
 
     /// Metrics of `split` over the whole KB, by exact f32 scoring.
     pub fn evaluate(&self, split: Split) -> EvalReport {
-        Context::new(&self.dataset, &self.features, self.config.image_tower).evaluate(
-            &self.model,
-            split,
-            &self.device,
-        )
+        self.context().evaluate(&self.model, split, &self.device)
     }
 
     /// Unit image vectors of `split`'s mentions (row-major), their gold entity indices, and the unit
     /// text vectors of every entity (row-major, KB order).
     pub fn vectors(&self, split: Split) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
-        let context = Context::new(&self.dataset, &self.features, self.config.image_tower);
+        let context = self.context();
         let (images, texts) = context.vectors(&self.model, split, &self.device);
         (images, context.gold(split).to_vec(), texts)
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context::new(
+            &self.dataset,
+            &self.features,
+            self.text.as_ref(),
+            self.config.image_tower,
+        )
     }
 
     /// Entity ids in KB order.
@@ -1044,6 +1174,7 @@ impl LoadedRun {
 mod tests {
     use super::*;
     use crate::towers::facenet::FaceNet;
+    use burn::tensor::Int;
 
     fn weights(net: &FaceNet) -> [Vec<f32>; 3] {
         let read = |t: Tensor<4>| t.into_data().try_into_vec_as::<f32>().expect("f32");
@@ -1077,15 +1208,21 @@ mod tests {
             heads: HeadsConfig::new(kind).init(1, &device),
             tower: Some(tower),
             first_trained,
+            text_tower: None,
+            first_text_trained: minilm::STAGES,
         };
         let mut rng = SplitMix64::new(5);
         let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
         let b = 4;
+        let texts = Tensor::from_data(
+            TensorData::new(random(b * minilm::HIDDEN), [b, minilm::HIDDEN]),
+            &device,
+        );
         let batch = StepBatch {
             shape: [c, h, w],
             view_a: random(b * c * h * w),
             view_b: random(b * c * h * w),
-            texts: random(b * crate::towers::minilm::HIDDEN),
+            texts: TextInput::Vectors(texts),
             entities: (0..b).collect(),
         };
         let mut optimizers = Optimizers::new(&config);
@@ -1144,5 +1281,113 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Token ids `[n, len]` with a mask whose row `i` has `lengths[i]` real tokens ([CLS] … [SEP]).
+    fn tokens(lengths: &[usize], len: usize, device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
+        let mut rng = SplitMix64::new(11);
+        let mut ids = Vec::new();
+        let mut mask = Vec::new();
+        for &n in lengths {
+            for t in 0..len {
+                ids.push(if t < n {
+                    1000 + rng.below(20_000) as i64
+                } else {
+                    0
+                });
+                mask.push(if t < n { 1.0 } else { 0.0 });
+            }
+        }
+        let shape = [lengths.len(), len];
+        (
+            Tensor::from_data(TensorData::new(ids, shape), device),
+            Tensor::from_data(TensorData::new(mask, shape), device),
+        )
+    }
+
+    fn max_diff(a: Tensor<2>, b: Tensor<2>) -> f32 {
+        let a = a.into_data().try_into_vec_as::<f32>().expect("f32");
+        let b = b.into_data().try_into_vec_as::<f32>().expect("f32");
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn text_tower_stage_by_stage_and_trimmed_equals_the_whole_tower() {
+        let device = Device::flex();
+        let net = MiniLm::new(&device);
+        let (ids, mask) = tokens(&[9, 5], 12, &device);
+        let whole = net.forward(ids.clone(), mask.clone());
+        for cut in 1..=minilm::STAGES {
+            let front = net.run_layers(net.embed(ids.clone()), mask.clone(), 1..cut);
+            let split = minilm::pool(
+                net.run_layers(front, mask.clone(), cut..minilm::STAGES),
+                mask.clone(),
+            );
+            let worst = max_diff(whole.clone(), split);
+            assert!(worst < 1e-5, "cut at {cut}: max |diff| {worst}");
+        }
+        // Padding beyond a batch's longest text changes nothing (TextStates trims it).
+        let trimmed_ids = ids.slice([0..2, 0..9]);
+        let trimmed_mask = mask.slice([0..2, 0..9]);
+        let worst = max_diff(whole, net.forward(trimmed_ids, trimmed_mask));
+        assert!(worst < 1e-5, "trimmed padding: max |diff| {worst}");
+    }
+
+    #[test]
+    fn text_fine_tuning_steps_only_the_trained_layers() {
+        let device = Device::flex().autodiff();
+        let kind = ImageTowerKind::Facenet;
+        let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
+        config.unfreeze_text = 1;
+        let first_text_trained = minilm::STAGES - 1;
+        let net = MiniLm::new(&device);
+        let (ids, mask) = tokens(&[7, 4, 6, 5], 7, &device);
+        // Detached, as the trainer's states are: they come from host memory.
+        let states = net
+            .run_layers(net.embed(ids), mask.clone(), 1..first_text_trained)
+            .detach();
+        let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+        let layer_weights = |net: &MiniLm| {
+            [4, 5].map(|l| read(net.encoder.layer[l].intermediate.dense.weight.val()))
+        };
+        let before = layer_weights(&net);
+        let model = DualEncoder {
+            heads: HeadsConfig::new(kind).init(1, &device),
+            tower: None,
+            first_trained: kind.stages(),
+            text_tower: Some(net),
+            first_text_trained,
+        };
+        let mut rng = SplitMix64::new(5);
+        let b = 4;
+        let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+        let dim = kind.feature_dim();
+        let batch = StepBatch {
+            shape: [dim, 1, 1],
+            view_a: random(b * dim),
+            view_b: random(b * dim),
+            texts: TextInput::States(states, mask),
+            entities: (0..b).collect(),
+        };
+        let mut optimizers = Optimizers::new(&config);
+        let mut bank = MemoryBank::new(0, config.dim);
+        let (model, losses) = train_step(
+            model,
+            &mut optimizers,
+            &batch,
+            &mut bank,
+            &config,
+            1e-2,
+            &device,
+        )
+        .expect("finite loss");
+        assert!(losses.total.is_finite());
+        let after = layer_weights(model.text_tower.as_ref().expect("the text tower is kept"));
+        assert_eq!(before[0], after[0], "the frozen layer 5 changed");
+        assert_ne!(before[1], after[1], "the trained layer 6 did not change");
     }
 }
