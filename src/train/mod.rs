@@ -1338,6 +1338,36 @@ mod tests {
     }
 
     #[test]
+    fn every_text_input_kind_gives_the_frozen_towers_vectors() {
+        let device = Device::flex();
+        let kind = ImageTowerKind::Facenet;
+        let net = MiniLm::new(&device);
+        let (ids, mask) = tokens(&[6, 3, 8], 8, &device);
+        let heads = HeadsConfig::new(kind).init(2, &device);
+        let expected = heads.embed_texts(net.forward(ids.clone(), mask.clone()));
+        let model = |first_text_trained: usize, text_tower: Option<MiniLm>| DualEncoder {
+            heads: heads.clone(),
+            tower: None,
+            first_trained: kind.stages(),
+            text_tower,
+            first_text_trained,
+        };
+        // Frozen: the sentence vectors themselves.
+        let vectors = TextInput::Vectors(net.forward(ids.clone(), mask.clone()));
+        let frozen = model(minilm::STAGES, None).embed_text_input(vectors);
+        // Fully trained: token ids through every stage.
+        let tokens = TextInput::Tokens(ids.clone(), mask.clone());
+        let full = model(0, Some(net.clone())).embed_text_input(tokens);
+        // Last 3 stages trained: the states of the first 4.
+        let states = net.run_layers(net.embed(ids), mask.clone(), 1..4);
+        let partly = model(4, Some(net)).embed_text_input(TextInput::States(states, mask));
+        for (what, got) in [("frozen", frozen), ("full", full), ("partly", partly)] {
+            let worst = max_diff(expected.clone(), got);
+            assert!(worst < 1e-5, "{what}: max |diff| {worst}");
+        }
+    }
+
+    #[test]
     fn text_fine_tuning_steps_only_the_trained_layers() {
         let device = Device::flex().autodiff();
         let kind = ImageTowerKind::Facenet;
