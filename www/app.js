@@ -66,46 +66,56 @@ async function loadBundle(entry) {
   }
 }
 
-function drawSubjects(subjects) {
+async function drawSubjects(subjects) {
+  // Linking can finish before the <img> has decoded the same file; its size places the boxes.
+  await ui.photo.decode().catch(() => {});
   ui.boxes.replaceChildren();
   ui.subjects.replaceChildren();
   const w = ui.photo.naturalWidth, h = ui.photo.naturalHeight;
   subjects.forEach((s, i) => {
-    const [x1, y1, x2, y2] = [s.box.x1, s.box.y1, s.box.x2, s.box.y2];
-    const box = document.createElement("div");
-    box.className = "box";
-    box.style.left = `${(100 * Math.max(0, x1)) / w}%`;
-    box.style.top = `${(100 * Math.max(0, y1)) / h}%`;
-    box.style.width = `${(100 * (Math.min(w, x2) - Math.max(0, x1))) / w}%`;
-    box.style.height = `${(100 * (Math.min(h, y2) - Math.max(0, y1))) / h}%`;
-    const tag = document.createElement("span");
-    tag.textContent = `${i + 1}`;
-    box.append(tag);
-    ui.boxes.append(box);
-
-    const item = document.createElement("li");
-    const title = document.createElement("h3");
-    title.textContent = s.matches.length ? s.matches[0].name : "no match";
-    item.append(title);
-    const list = document.createElement("ol");
-    list.className = "matches";
-    for (const m of s.matches) {
-      const li = document.createElement("li");
-      const name = document.createElement(m.url ? "a" : "strong");
-      name.textContent = m.name;
-      if (m.url) { name.href = m.url; name.rel = "noreferrer noopener"; }
-      const score = document.createElement("span");
-      score.className = "score";
-      score.textContent = m.score.toFixed(3);
-      const desc = document.createElement("span");
-      desc.className = "description";
-      desc.textContent = m.description;
-      li.append(score, " ", name, " — ", desc);
-      list.append(li);
-    }
-    item.append(list);
-    ui.subjects.append(item);
+    if (w && h) ui.boxes.append(boxElement(s.box, w, h, i + 1));
+    ui.subjects.append(subjectItem(s));
   });
+}
+
+/** A numbered frame over the photo, in percent of its `w`×`h` pixels so that it scales with it. */
+function boxElement({ x1, y1, x2, y2 }, w, h, number) {
+  const box = document.createElement("div");
+  box.className = "box";
+  box.style.left = `${(100 * Math.max(0, x1)) / w}%`;
+  box.style.top = `${(100 * Math.max(0, y1)) / h}%`;
+  box.style.width = `${(100 * (Math.min(w, x2) - Math.max(0, x1))) / w}%`;
+  box.style.height = `${(100 * (Math.min(h, y2) - Math.max(0, y1))) / h}%`;
+  const tag = document.createElement("span");
+  tag.textContent = `${number}`;
+  box.append(tag);
+  return box;
+}
+
+/** A subject's ranked matches. */
+function subjectItem(s) {
+  const item = document.createElement("li");
+  const title = document.createElement("h3");
+  title.textContent = s.matches.length ? s.matches[0].name : "no match";
+  item.append(title);
+  const list = document.createElement("ol");
+  list.className = "matches";
+  for (const m of s.matches) {
+    const li = document.createElement("li");
+    const name = document.createElement(m.url ? "a" : "strong");
+    name.textContent = m.name;
+    if (m.url) { name.href = m.url; name.rel = "noreferrer noopener"; }
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = m.score.toFixed(3);
+    const desc = document.createElement("span");
+    desc.className = "description";
+    desc.textContent = m.description;
+    li.append(score, " ", name, " — ", desc);
+    list.append(li);
+  }
+  item.append(list);
+  return item;
 }
 
 async function link(bytes, box) {
@@ -116,8 +126,8 @@ async function link(bytes, box) {
   const started = performance.now();
   try {
     const subjects = await linker.link(bytes, box ? { k: 5, box } : { k: 5 });
-    drawSubjects(subjects);
     const ms = Math.round(performance.now() - started);
+    await drawSubjects(subjects);
     ui.status.textContent = subjects.length
       ? `Linked ${subjects.length} subject${subjects.length > 1 ? "s" : ""} in ${ms} ms.`
       : "No face found in this photo: drag a box around the person to link it.";

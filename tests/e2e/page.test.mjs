@@ -145,6 +145,16 @@ test("every face of a group photo is boxed and linked", async () => {
   assert.equal(await linkFile(page, GROUP_PHOTO), "4", await page.textContent("#status"));
   assert.equal(await page.locator("#boxes .box").count(), 4);
   assert.equal(await page.locator("#subjects > li").count(), 4);
+  // Each box frames a face: inside the photo as shown, a sizeable part of one of its quarters.
+  const photo = await page.locator("#photo").boundingBox();
+  for (const box of await page.locator("#boxes .box").all()) {
+    const b = await box.boundingBox();
+    const inside = b.x >= photo.x - 1 && b.y >= photo.y - 1
+      && b.x + b.width <= photo.x + photo.width + 1 && b.y + b.height <= photo.y + photo.height + 1;
+    assert.ok(inside, `a box outside the photo: ${JSON.stringify(b)} vs ${JSON.stringify(photo)}`);
+    assert.ok(b.width > photo.width / 10 && b.width < photo.width / 2, `box width ${b.width} of ${photo.width}`);
+    assert.ok(b.height > photo.height / 10 && b.height < photo.height / 2, `box height ${b.height} of ${photo.height}`);
+  }
   // Each face has its own ranked matches.
   for (const li of await page.locator("#subjects > li").all()) {
     assert.ok((await li.locator("li").count()) >= 1, "a face without matches");
