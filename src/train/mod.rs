@@ -1190,6 +1190,29 @@ mod tests {
         ]
     }
 
+    /// `model` after one optimiser step on `batch` at a large learning rate.
+    fn one_step(
+        model: DualEncoder,
+        config: &TrainConfig,
+        batch: &StepBatch,
+        device: &Device,
+    ) -> DualEncoder {
+        let mut optimizers = Optimizers::new(config);
+        let mut bank = MemoryBank::new(0, config.dim);
+        let (model, losses) = train_step(
+            model,
+            &mut optimizers,
+            batch,
+            &mut bank,
+            config,
+            1e-2,
+            device,
+        )
+        .expect("finite loss");
+        assert!(losses.total.is_finite());
+        model
+    }
+
     #[test]
     fn fine_tuning_steps_only_the_trained_stages() {
         let device = Device::flex().autodiff();
@@ -1225,19 +1248,7 @@ mod tests {
             texts: TextInput::Vectors(texts),
             entities: (0..b).collect(),
         };
-        let mut optimizers = Optimizers::new(&config);
-        let mut bank = MemoryBank::new(0, config.dim);
-        let (model, losses) = train_step(
-            model,
-            &mut optimizers,
-            &batch,
-            &mut bank,
-            &config,
-            1e-2,
-            &device,
-        )
-        .expect("finite loss");
-        assert!(losses.total.is_finite());
+        let model = one_step(model, &config, &batch, &device);
         let Some(ImageTower::Facenet(net)) = &model.tower else {
             panic!("the tower is kept")
         };
@@ -1403,19 +1414,7 @@ mod tests {
             texts: TextInput::States(states, mask),
             entities: (0..b).collect(),
         };
-        let mut optimizers = Optimizers::new(&config);
-        let mut bank = MemoryBank::new(0, config.dim);
-        let (model, losses) = train_step(
-            model,
-            &mut optimizers,
-            &batch,
-            &mut bank,
-            &config,
-            1e-2,
-            &device,
-        )
-        .expect("finite loss");
-        assert!(losses.total.is_finite());
+        let model = one_step(model, &config, &batch, &device);
         let after = layer_weights(model.text_tower.as_ref().expect("the text tower is kept"));
         assert_eq!(before[0], after[0], "the frozen layer 5 changed");
         assert_ne!(before[1], after[1], "the trained layer 6 did not change");
