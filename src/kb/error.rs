@@ -203,6 +203,14 @@ pub enum KbError {
 }
 
 impl KbError {
+    /// A [`KbError::MalformedShard`] for the file at `path`.
+    pub(crate) fn malformed(path: &str, reason: String) -> Self {
+        KbError::MalformedShard {
+            path: path.to_string(),
+            reason,
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         KbError::Io {

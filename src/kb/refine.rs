@@ -156,10 +156,7 @@ impl Refinement {
     }
 
     fn decode_named(bytes: Vec<u8>, dim: usize, path: &str) -> Result<Refinement, KbError> {
-        let malformed = |reason: String| KbError::MalformedShard {
-            path: path.to_string(),
-            reason,
-        };
+        let malformed = |reason: String| KbError::malformed(path, reason);
         let RowHeader {
             count,
             first,

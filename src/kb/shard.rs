@@ -174,10 +174,7 @@ impl Shard {
     }
 
     fn decode_named(bytes: Vec<u8>, dim: usize, path: &str) -> Result<Shard, KbError> {
-        let malformed = |reason: String| KbError::MalformedShard {
-            path: path.to_string(),
-            reason,
-        };
+        let malformed = |reason: String| KbError::malformed(path, reason);
         let RowHeader {
             count,
             first,
@@ -367,10 +364,7 @@ impl RowHeader {
         dim: usize,
         path: &str,
     ) -> Result<RowHeader, KbError> {
-        let malformed = |reason: String| KbError::MalformedShard {
-            path: path.to_string(),
-            reason,
-        };
+        let malformed = |reason: String| KbError::malformed(path, reason);
         if bytes.len() < HEADER_LEN {
             if bytes.len() >= 8 && bytes[..8] != *magic {
                 return Err(KbError::BadMagic { path: path.into() });
@@ -434,10 +428,7 @@ pub(super) fn parse_scales(
     path: &str,
     what: &str,
 ) -> Result<Vec<f32>, KbError> {
-    let malformed = |reason: String| KbError::MalformedShard {
-        path: path.to_string(),
-        reason,
-    };
+    let malformed = |reason: String| KbError::malformed(path, reason);
     let scales_end = HEADER_LEN + 4 * count;
     let mut scales = Vec::with_capacity(count);
     for (i, chunk) in bytes[HEADER_LEN..scales_end].chunks_exact(4).enumerate() {

@@ -440,19 +440,16 @@ impl TextStates {
     /// The ids and masks of entities `rows`, padded only to the longest of them, and that length.
     fn tokens(&self, rows: &[usize], device: &Device) -> (Tensor<2, Int>, Tensor<2>, usize) {
         let trimmed = rows.iter().map(|&e| self.lengths[e]).max().unwrap_or(0);
-        let gather = |values: &[i64]| -> Vec<i64> {
-            rows.iter()
-                .flat_map(|&e| values[e * self.len..][..trimmed].iter().copied())
-                .collect()
-        };
-        let mask: Vec<f32> = rows
-            .iter()
-            .flat_map(|&e| self.mask[e * self.len..][..trimmed].iter().copied())
-            .collect();
         let shape = [rows.len(), trimmed];
         (
-            Tensor::from_data(TensorData::new(gather(&self.ids), shape), device),
-            Tensor::from_data(TensorData::new(mask, shape), device),
+            Tensor::from_data(
+                TensorData::new(gather_rows(&self.ids, self.len, rows, trimmed), shape),
+                device,
+            ),
+            Tensor::from_data(
+                TensorData::new(gather_rows(&self.mask, self.len, rows, trimmed), shape),
+                device,
+            ),
             trimmed,
         )
     }
@@ -464,14 +461,7 @@ impl TextStates {
         if self.first_trained == 0 {
             return TextInput::Tokens(ids, mask);
         }
-        let states: Vec<f32> = rows
-            .iter()
-            .flat_map(|&e| {
-                self.states[e * self.len * HIDDEN..][..trimmed * HIDDEN]
-                    .iter()
-                    .copied()
-            })
-            .collect();
+        let states = gather_rows(&self.states, self.len * HIDDEN, rows, trimmed * HIDDEN);
         TextInput::States(
             Tensor::from_data(
                 TensorData::new(states, [rows.len(), trimmed, HIDDEN]),
@@ -480,4 +470,12 @@ impl TextStates {
             mask,
         )
     }
+}
+
+/// The first `take` values of each row `rows` of the row-major `values` (rows of `stride`),
+/// concatenated.
+pub fn gather_rows<T: Copy>(values: &[T], stride: usize, rows: &[usize], take: usize) -> Vec<T> {
+    rows.iter()
+        .flat_map(|&row| values[row * stride..][..take].iter().copied())
+        .collect()
 }

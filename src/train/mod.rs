@@ -486,14 +486,7 @@ impl<'a> Context<'a> {
             Some(text) => text.input(rows, device),
             None => {
                 let hidden = minilm::HIDDEN;
-                let vectors: Vec<f32> = rows
-                    .iter()
-                    .flat_map(|&e| {
-                        self.features.text[e * hidden..(e + 1) * hidden]
-                            .iter()
-                            .copied()
-                    })
-                    .collect();
+                let vectors = features::gather_rows(&self.features.text, hidden, rows, hidden);
                 TextInput::Vectors(Tensor::from_data(
                     TensorData::new(vectors, [rows.len(), hidden]),
                     device,
@@ -1043,6 +1036,7 @@ fn load_data(
     config: &TrainConfig,
     device: &Device,
 ) -> Result<(Dataset, LoadReport, Features, Option<TextStates>), TrainError> {
+    let (image_stages, text_stages) = trained_stages(config)?;
     let (dataset, report) = Dataset::load(
         &config.data.join("kb.jsonl"),
         &config.data.join("mentions.jsonl"),
@@ -1057,11 +1051,11 @@ fn load_data(
             config.views,
             &config.augment,
             config.view_seed,
-            trained_stages(config)?.0,
+            image_stages,
         ),
         device,
     )?;
-    let text = match trained_stages(config)?.1 {
+    let text = match text_stages {
         0 => None,
         n => Some(TextStates::compute(
             &dataset,
