@@ -24,7 +24,8 @@ pub struct BackendInfo {
     pub kind: BackendKind,
     /// The graphics API under wgpu (`"vulkan"`, `"webgpu"`, …), or `"cpu"`.
     pub api: String,
-    /// The adapter's own name (for example `"llvmpipe (LLVM 15.0.6, 256 bits)"`), or `"burn-flex"`.
+    /// The adapter's own name (for example `"llvmpipe (LLVM 15.0.6, 256 bits)"`), or `"burn-flex"`
+    /// (in a browser with its GEMM kernel: `"burn-flex, gemm simd128"`).
     pub adapter: String,
     /// Why the CPU runs although a GPU was asked for; `None` when nothing fell back.
     pub fallback_reason: Option<String>,
@@ -65,7 +66,7 @@ impl Compute {
             info: BackendInfo {
                 kind: BackendKind::Cpu,
                 api: "cpu".into(),
-                adapter: "burn-flex".into(),
+                adapter: cpu_adapter(),
                 fallback_reason: None,
             },
         }
@@ -169,6 +170,25 @@ impl Compute {
             ))
         }
     }
+}
+
+/// The CPU backend's name, with the GEMM kernel it runs in a browser: gemm chooses between its
+/// simd128 and scalar kernels by a run-time switch (which burn-flex's `simd` feature turns on),
+/// reading the same switch as here, so the page shows what really computes.
+#[cfg(target_arch = "wasm32")]
+fn cpu_adapter() -> String {
+    let kernel = if gemm_common::get_wasm_simd128() {
+        "simd128"
+    } else {
+        "scalar"
+    };
+    format!("burn-flex, gemm {kernel}")
+}
+
+/// The CPU backend's name. Natively gemm detects the CPU's vector units (AVX2, AVX-512) itself.
+#[cfg(not(target_arch = "wasm32"))]
+fn cpu_adapter() -> String {
+    "burn-flex".into()
 }
 
 /// `vendor architecture (description)` of the browser's WebGPU adapter, read from

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::assets::{self, TowerId};
@@ -14,7 +14,8 @@ use crate::data::{self, entity_text};
 use crate::kb::{BundleWriter, EntityMeta, KbError, Manifest, WriterOptions, manifest::sha256_hex};
 use crate::linker::{self, LinkerConfig};
 use crate::model::{ImageSide, ImageTowerKind};
-use crate::towers::minilm::MiniLm;
+use crate::towers::minilm::{HIDDEN, MiniLm};
+use crate::towers::text_encoder::{TextEncodeError, TextEncoder, VectorCache};
 use crate::towers::tokenizer::TextTokenizer;
 use crate::towers::weights::{self, Precision};
 use crate::train::TrainError;
@@ -34,7 +35,12 @@ pub struct ExportOptions {
     pub max_shard_bytes: u64,
     /// Write refinement files beside the shards (see [`crate::kb::refine`]).
     pub refine: bool,
+    /// Folder of the text-vector cache ([`VectorCache`]); `None` encodes every text afresh.
+    pub text_cache: Option<PathBuf>,
 }
+
+/// Sentence vectors projected at a time.
+const PROJECT_ROWS: usize = 1024;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +51,9 @@ pub enum ExportError {
     /// The bundle could not be written.
     #[error(transparent)]
     Kb(#[from] KbError),
+    /// The KB's texts could not be encoded.
+    #[error(transparent)]
+    Text(#[from] TextEncodeError),
 }
 
 fn io(path: &Path, e: std::io::Error) -> ExportError {
@@ -106,15 +115,28 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
             .expect("valid template"),
     );
     bar.set_message("encoding KB");
-    for chunk in entities.chunks(64) {
-        let texts: Vec<String> = chunk.iter().map(entity_text).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let (ids, mask) = tokenizer
-            .encode(&refs)
-            .map_err(TrainError::from)?
-            .to_tensors(&device);
+    let mut cache = match &options.text_cache {
+        Some(dir) => Some(VectorCache::open(dir, &text_tower)?),
+        None => None,
+    };
+    let texts: Vec<String> = entities.iter().map(entity_text).collect();
+    let encoder = TextEncoder {
+        tower: &text_tower,
+        tokenizer: &tokenizer,
+        device: &device,
+    };
+    let sentences = encoder.encode(&texts, cache.as_mut(), &|n| bar.inc(n as u64))?;
+    bar.finish();
+    for (chunk, sentences) in entities
+        .chunks(PROJECT_ROWS)
+        .zip(sentences.chunks(PROJECT_ROWS * HIDDEN))
+    {
+        let sentences = Tensor::from_data(
+            TensorData::new(sentences.to_vec(), [chunk.len(), HIDDEN]),
+            &device,
+        );
         let vectors = heads
-            .embed_texts(text_tower.forward(ids, mask))
+            .embed_texts(sentences)
             .into_data()
             .try_into_vec_as::<f32>()
             .expect("f32 vectors");
@@ -129,9 +151,7 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
                 vector,
             )?;
         }
-        bar.inc(chunk.len() as u64);
     }
-    bar.finish();
 
     let faces = config.image_tower == ImageTowerKind::Facenet;
     let linker_config = LinkerConfig {

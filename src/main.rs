@@ -103,6 +103,13 @@ mod cli {
             /// search on near-ties): the KB download shrinks by a third.
             #[arg(long)]
             no_refine: bool,
+            /// Where text vectors are cached by text and tower, so that re-exporting encodes only
+            /// new texts (default: the cache folder's `text-vectors`).
+            #[arg(long, conflicts_with = "no_text_cache")]
+            text_cache: Option<PathBuf>,
+            /// Encode every text afresh, without the text-vector cache.
+            #[arg(long)]
+            no_text_cache: bool,
         },
         /// Link a photo with a bundle, as the page does: every face (person bundles), the whole photo,
         /// or a box.
@@ -430,6 +437,8 @@ mod cli {
                 title,
                 max_shard_bytes,
                 no_refine,
+                text_cache,
+                no_text_cache,
             } => {
                 let title = title.unwrap_or_else(|| {
                     out.file_name()
@@ -442,6 +451,10 @@ mod cli {
                     title,
                     max_shard_bytes,
                     refine: !no_refine,
+                    text_cache: (!no_text_cache).then(|| {
+                        text_cache
+                            .unwrap_or_else(photolink::towers::text_encoder::default_cache_dir)
+                    }),
                 })?;
                 let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
                 println!(

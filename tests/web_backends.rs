@@ -51,6 +51,18 @@ async fn webgpu_forward_equals_cpu() {
     );
 }
 
+/// burn-flex's convolutions and matrix products are gemm's: its simd128 kernels must be the ones
+/// running, not its scalar fallback (a run-time switch that burn's `simd` feature turns on).
+#[wasm_bindgen_test]
+async fn cpu_backend_runs_gemms_simd128_kernels() {
+    let cpu = Compute::cpu();
+    console_log!("CPU backend: {}", cpu.info);
+    assert_eq!(
+        cpu.info.adapter, "burn-flex, gemm simd128",
+        "the browser's CPU backend runs gemm's scalar kernels: is burn's `simd` feature on?"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn cpu_backend_in_browser_matches_native() {
     let cpu = Compute::cpu();

@@ -23,11 +23,12 @@ step "native tests (cargo test --release)"
 CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo test --release --no-fail-fast
 
 step "browser tests (wasm32, headless Chromium: WebGPU + CPU)"
+# In the page's own `web` profile, so that burn is compiled for wasm32 once, for the tests and pkg/ alike.
 CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver \
 WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600} \
-    cargo test --release --target wasm32-unknown-unknown -- --nocapture
+    cargo test --profile web --target wasm32-unknown-unknown -- --nocapture
 
 step "browser control: without --enable-unsafe-webgpu the WebGPU test must fail"
 tools/webgpu-control.sh

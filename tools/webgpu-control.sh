@@ -12,7 +12,7 @@ output=$(WASM_BINDGEN_TEST_WEBDRIVER_JSON="$no_flag" \
     CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=300 \
-    cargo test --release --target wasm32-unknown-unknown --test web_backends webgpu_forward_equals_cpu 2>&1)
+    cargo test --profile web --target wasm32-unknown-unknown --test web_backends webgpu_forward_equals_cpu 2>&1)
 status=$?
 set -e
 if [ $status -eq 0 ]; then

@@ -10,5 +10,7 @@ pub mod golden;
 pub mod minilm;
 pub mod sanity;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod text_encoder;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod tokenizer;
 pub mod weights;

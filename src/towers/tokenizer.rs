@@ -81,7 +81,45 @@ impl TextTokenizer {
     }
 }
 
+impl TextTokenizer {
+    /// Tokenises `texts` (with `[CLS]`/`[SEP]`, truncated) without padding: each text's own ids.
+    pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>, TokenizerError> {
+        let batch = self.encode(texts)?;
+        Ok(batch
+            .ids
+            .chunks(batch.len.max(1))
+            .zip(batch.mask.chunks(batch.len.max(1)))
+            .map(|(ids, mask)| {
+                ids.iter()
+                    .zip(mask)
+                    .filter(|&(_, &m)| m > 0.0)
+                    .map(|(&id, _)| id)
+                    .collect()
+            })
+            .collect())
+    }
+}
+
 impl TokenBatch {
+    /// A batch of unpadded token rows, padded (id 0, mask 0) to the longest of them.
+    pub fn padded(rows: &[&[i64]]) -> Self {
+        let len = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(rows.len() * len);
+        let mut mask = Vec::with_capacity(rows.len() * len);
+        for row in rows {
+            ids.extend_from_slice(row);
+            ids.resize(ids.len() + len - row.len(), 0);
+            mask.extend(std::iter::repeat_n(1.0, row.len()));
+            mask.extend(std::iter::repeat_n(0.0, len - row.len()));
+        }
+        Self {
+            batch: rows.len(),
+            len,
+            ids,
+            mask,
+        }
+    }
+
     /// Token ids and mask as tensors on `device`, ready for [`super::minilm::MiniLm::forward`].
     pub fn to_tensors(&self, device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
         let shape = [self.batch, self.len];

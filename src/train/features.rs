@@ -26,6 +26,7 @@ use crate::photo::{DecodeLimits, Photo};
 use crate::registry::hex;
 use crate::towers::face_detector::FaceDetector;
 use crate::towers::minilm::{HIDDEN, MiniLm};
+use crate::towers::text_encoder::{self, TextEncoder, VectorCache};
 use crate::towers::tokenizer::TextTokenizer;
 use crate::towers::weights::Precision;
 
@@ -260,19 +261,13 @@ fn compute(
     let tokenizer = TextTokenizer::from_file(&models.join("minilm").join("tokenizer.json"))?;
     let texts: Vec<String> = dataset.entities().iter().map(entity_text).collect();
     let bar = progress(texts.len(), "entity texts");
-    let mut text = Vec::with_capacity(texts.len() * HIDDEN);
-    for chunk in texts.chunks(64) {
-        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let (ids, mask) = tokenizer.encode(&refs)?.to_tensors(device);
-        let vectors = text_tower.forward(ids, mask);
-        text.extend(
-            vectors
-                .into_data()
-                .try_into_vec_as::<f32>()
-                .expect("f32 text features"),
-        );
-        bar.inc(chunk.len() as u64);
-    }
+    let mut cache = VectorCache::open(&text_encoder::default_cache_dir(), &text_tower)?;
+    let encoder = TextEncoder {
+        tower: &text_tower,
+        tokenizer: &tokenizer,
+        device,
+    };
+    let text = encoder.encode(&texts, Some(&mut cache), &|n| bar.inc(n as u64))?;
     bar.finish();
 
     Ok(Features {

@@ -215,6 +215,9 @@ pub enum TrainError {
     /// The tokenizer failed.
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
+    /// The entity texts could not be encoded.
+    #[error(transparent)]
+    TextEncode(#[from] crate::towers::text_encoder::TextEncodeError),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
