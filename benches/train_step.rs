@@ -26,8 +26,7 @@ const TEXT_TOKENS: usize = 16;
 fn setup(config: &TrainConfig, device: &Device, rng: &mut SplitMix64) -> (DualEncoder, StepBatch) {
     let kind = config.image_tower;
     let first_trained = kind.stages() - config.unfreeze_image;
-    let tower =
-        (config.unfreeze_image > 0).then(|| ImageTower::new(kind, device).for_fine_tuning());
+    let tower = (config.unfreeze_image > 0).then(|| ImageTower::new(kind, device));
     let shape = match &tower {
         Some(tower) => {
             let side = kind.input_size();

@@ -55,7 +55,7 @@ pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo,
             let mut store = PytorchStore::from_file(&scratch)
                 .with_key_remapping(r"^_", "")
                 .with_key_remapping(r"\._", ".");
-            let mut module = EfficientNetLite0::new(true, &device);
+            let mut module = EfficientNetLite0::with_batch_norms(true, &device);
             let loaded = module.load_from(&mut store);
             let _ = std::fs::remove_file(&scratch);
             let result = loaded.map_err(|e| fail(e.to_string()))?;
@@ -72,7 +72,7 @@ pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo,
                 )));
             }
             let count = result.applied.len() + result.unused.len();
-            (count, serialise(&module, pin, &fail)?)
+            (count, serialise(&module.fold_batch_norms(), pin, &fail)?)
         }
         TowerId::Minilm => {
             let mut store = SafetensorsStore::from_bytes(Some(members[0].clone()))

@@ -256,11 +256,14 @@ impl AssetError {
     }
 }
 
-/// The converted tower in `models`, if present and made from the pinned package.
+/// The converted tower in `models`, if present and made from the pinned package into the pinned
+/// architecture (a conversion that changes the module, such as folding batch norms, changes the
+/// parameter count and so converts again).
 pub fn installed(models: &Path, pin: &TowerPin) -> Option<TowerInfo> {
     let dir = models.join(pin.tower.name());
     let info: TowerInfo = serde_json::from_slice(&fs::read(dir.join("info.json")).ok()?).ok()?;
     let complete = info.package == pin.package
+        && info.params == pin.params
         && info
             .files
             .iter()

@@ -202,17 +202,6 @@ impl ImageTower {
             ImageTower::EfficientnetLite0(net) => net.forward_stages(x, stages),
         }
     }
-
-    /// The tower as fine-tuning wants it: EfficientNet's batch norms stay in inference mode (see
-    /// [`EfficientNetLite0::freeze_batch_norms`]); FaceNet has none.
-    pub fn for_fine_tuning(self) -> Self {
-        match self {
-            ImageTower::Facenet(net) => ImageTower::Facenet(net),
-            ImageTower::EfficientnetLite0(net) => {
-                ImageTower::EfficientnetLite0(net.freeze_batch_norms())
-            }
-        }
-    }
 }
 
 /// What a training run learns: the [`Heads`] and, for each tower that is fine-tuned, that tower —

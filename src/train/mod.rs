@@ -874,9 +874,11 @@ fn new_model(
     let (image_stages, text_stages) = trained_stages(config)?;
     let tower = match (image_stages, image) {
         (0, _) => None,
-        (_, ImageWeights::Pretrained) => Some(
-            assets::load_image_tower(&config.models, config.image_tower, device)?.for_fine_tuning(),
-        ),
+        (_, ImageWeights::Pretrained) => Some(assets::load_image_tower(
+            &config.models,
+            config.image_tower,
+            device,
+        )?),
         (_, ImageWeights::Architecture) => Some(ImageTower::new(config.image_tower, device)),
     };
     let text_tower = match text_stages {
@@ -1217,7 +1219,7 @@ mod tests {
         let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
         config.unfreeze_image = 2;
         let first_trained = kind.stages() - 2;
-        let tower = ImageTower::new(kind, &device).for_fine_tuning();
+        let tower = ImageTower::new(kind, &device);
         let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], &device), 0..first_trained);
         let [_, c, h, w] = probe.dims();
         let ImageTower::Facenet(net) = &tower else {
