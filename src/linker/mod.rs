@@ -268,12 +268,31 @@ impl Linker {
     /// Unit vectors of crops in the shared space, row-major.
     pub async fn embed(&self, crops: &[Photo]) -> Result<Vec<f32>, LinkError> {
         let kind = self.config.image_tower;
-        let side = kind.input_size();
         let mut out = Vec::with_capacity(crops.len() * self.config.dim);
         for chunk in crops.chunks(BATCH) {
             let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
+            out.extend(self.embed_pixels(flat).await?);
+        }
+        Ok(out)
+    }
+
+    /// Unit vectors of images already preprocessed for the image tower (`[n, 3, side, side]`,
+    /// row-major, normalised as [`ImageTowerKind::preprocess`] does): the network alone, which is
+    /// what a benchmark against another engine's network compares.
+    pub async fn embed_pixels(&self, pixels: Vec<f32>) -> Result<Vec<f32>, LinkError> {
+        let side = self.config.image_tower.input_size();
+        let per_image = 3 * side * side;
+        if pixels.is_empty() || pixels.len() % per_image != 0 {
+            return Err(LinkError::Bundle(format!(
+                "{} values are not a whole number of 3×{side}×{side} images",
+                pixels.len()
+            )));
+        }
+        let n = pixels.len() / per_image;
+        let mut out = Vec::with_capacity(n * self.config.dim);
+        {
             let images = Tensor::from_data(
-                TensorData::new(flat, [chunk.len(), 3, side, side]),
+                TensorData::new(pixels, [n, 3, side, side]),
                 &self.compute.device,
             );
             let data = self

@@ -327,6 +327,15 @@ impl WebLinker {
         Ok(serde_wasm_bindgen::to_value(&subjects)?)
     }
 
+    /// The unit vector of each image in `pixels`, already preprocessed for the image tower
+    /// (`n × 3 × side × side` values, channel-major and normalised as the linker does): the
+    /// network alone, with no decoding or resizing, for benchmarks against another engine's network.
+    #[wasm_bindgen(js_name = embedPixels)]
+    pub async fn embed_pixels(&self, pixels: Vec<f32>) -> Result<Vec<f32>, JsError> {
+        let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
+        inner.embed_pixels(pixels).await.map_err(error)
+    }
+
     /// What runs and what was loaded: `{ title, entities, dim, faces, imageTower, backend }`.
     pub fn info(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
