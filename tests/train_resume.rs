@@ -154,12 +154,38 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
         tuned_weights, frozen_weights,
         "the fine-tuned tower was not exported"
     );
+    check_embed_pixels(&root.join("bundle-tuned"), &root.join("bench/images"));
     check_kb_vectors(
         &run,
         &root.join("bench/kb.jsonl"),
         &root.join("bundle-tuned"),
     );
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The network alone on a preprocessed photo (`Linker::embed_pixels`, what the browser benchmark
+/// times) gives the vector the linker computes from the photo, and refuses a tensor of the wrong
+/// size or of more images than one batch.
+fn check_embed_pixels(bundle: &Path, images: &Path) {
+    use photolink::backend::Compute;
+    use photolink::photo::{DecodeLimits, decode};
+
+    let linker = photolink::export::open_bundle(bundle, Compute::cpu(), false).unwrap();
+    let kind = linker.config().image_tower;
+    let mut files: Vec<_> = std::fs::read_dir(images)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let photo = decode(&std::fs::read(&files[0]).unwrap(), &DecodeLimits::default()).unwrap();
+    let from_photo = pollster::block_on(linker.embed(std::slice::from_ref(&photo))).unwrap();
+    let pixels = kind.preprocess(&photo);
+    let alone = pollster::block_on(linker.embed_pixels(pixels.clone())).unwrap();
+    assert_eq!(alone, from_photo);
+    let side = kind.input_size();
+    assert!(pollster::block_on(linker.embed_pixels(pixels[1..].to_vec())).is_err());
+    let too_many = vec![0.0; 17 * 3 * side * side];
+    assert!(pollster::block_on(linker.embed_pixels(too_many)).is_err());
 }
 
 /// The bundle's KB rows are the tuned text tower's vectors (through the run's heads), which

@@ -276,44 +276,39 @@ impl Linker {
         Ok(out)
     }
 
-    /// Unit vectors of images already preprocessed for the image tower (`[n, 3, side, side]`,
-    /// row-major, normalised as [`ImageTowerKind::preprocess`] does): the network alone, which is
-    /// what a benchmark against another engine's network compares.
+    /// Unit vectors of at most [`BATCH`] images already preprocessed for the image tower
+    /// (`[n, 3, side, side]`, row-major, normalised as [`ImageTowerKind::preprocess`] does): the
+    /// network alone, which is what a benchmark against another engine's network compares.
     pub async fn embed_pixels(&self, pixels: Vec<f32>) -> Result<Vec<f32>, LinkError> {
         let side = self.config.image_tower.input_size();
         let per_image = 3 * side * side;
-        if pixels.is_empty() || pixels.len() % per_image != 0 {
+        let n = pixels.len() / per_image;
+        if n == 0 || n > BATCH || !pixels.len().is_multiple_of(per_image) {
             return Err(LinkError::Bundle(format!(
-                "{} values are not a whole number of 3×{side}×{side} images",
+                "{} values are not 1 to {BATCH} images of 3×{side}×{side}",
                 pixels.len()
             )));
         }
-        let n = pixels.len() / per_image;
-        let mut out = Vec::with_capacity(n * self.config.dim);
-        {
-            let images = Tensor::from_data(
-                TensorData::new(pixels, [n, 3, side, side]),
-                &self.compute.device,
-            );
-            let data = self
-                .image
-                .embed(images)
-                .into_data_async()
-                .await
-                .map_err(|e| {
-                    LinkError::Bundle(format!("reading the image embedding back: {e:?}"))
-                })?;
-            let values = data
-                .try_into_vec_as::<f32>()
-                .map_err(|e| LinkError::Bundle(format!("image embedding: {e:?}")))?;
-            if values.iter().any(|v| !v.is_finite()) {
-                return Err(LinkError::Bundle(
-                    "the image embedding is not finite: the weights are damaged or the backend failed".into(),
-                ));
-            }
-            out.extend(values);
+        let images = Tensor::from_data(
+            TensorData::new(pixels, [n, 3, side, side]),
+            &self.compute.device,
+        );
+        let data = self
+            .image
+            .embed(images)
+            .into_data_async()
+            .await
+            .map_err(|e| LinkError::Bundle(format!("reading the image embedding back: {e:?}")))?;
+        let values = data
+            .try_into_vec_as::<f32>()
+            .map_err(|e| LinkError::Bundle(format!("image embedding: {e:?}")))?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(LinkError::Bundle(
+                "the image embedding is not finite: the weights are damaged or the backend failed"
+                    .into(),
+            ));
         }
-        Ok(out)
+        Ok(values)
     }
 
     /// The `k` best entities for a unit vector, among the shards loaded so far.

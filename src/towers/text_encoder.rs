@@ -59,7 +59,7 @@ impl TextEncoder<'_> {
     pub fn encode(
         &self,
         texts: &[String],
-        mut cache: Option<&mut VectorCache>,
+        cache: Option<&mut VectorCache>,
         progress: &dyn Fn(usize),
     ) -> Result<Vec<f32>, TextEncodeError> {
         let digests: Vec<TextDigest> = texts.iter().map(|t| text_digest(t)).collect();
@@ -111,7 +111,7 @@ impl TextEncoder<'_> {
         for &(i, first) in &copies {
             out.copy_within(first * HIDDEN..(first + 1) * HIDDEN, i * HIDDEN);
         }
-        if let Some(cache) = cache.as_deref_mut() {
+        if let Some(cache) = cache {
             let fresh: Vec<(TextDigest, &[f32])> = todo
                 .iter()
                 .map(|&i| (digests[i], &out[i * HIDDEN..][..HIDDEN]))

@@ -328,7 +328,7 @@ impl WebLinker {
     }
 
     /// The unit vector of each image in `pixels`, already preprocessed for the image tower
-    /// (`n × 3 × side × side` values, channel-major and normalised as the linker does): the
+    /// (1 to 16 images of `3 × side × side` values, channel-major and normalised as the linker does): the
     /// network alone, with no decoding or resizing, for benchmarks against another engine's network.
     #[wasm_bindgen(js_name = embedPixels)]
     pub async fn embed_pixels(&self, pixels: Vec<f32>) -> Result<Vec<f32>, JsError> {
