@@ -102,7 +102,7 @@ fn batch_norm(channels: usize, device: &Device) -> BatchNorm {
         .init(device)
 }
 
-/// A convolution of the network; `folded` gives it the bias its folded norm becomes.
+/// A convolution of the network with TF's padding; `EfficientNetLite0::build` sets its bias.
 fn conv(cin: usize, cout: usize, kernel: usize, stride: usize, groups: usize) -> Conv2dConfig {
     // TF 'SAME' padding (the extra pixel at the end for stride 2), as the weights were trained with.
     Conv2dConfig::new([cin, cout], [kernel, kernel])

@@ -63,9 +63,9 @@ impl TextEncoder<'_> {
         progress: &dyn Fn(usize),
     ) -> Result<Vec<f32>, TextEncodeError> {
         let digests: Vec<TextDigest> = texts.iter().map(|t| text_digest(t)).collect();
+        let mut out = vec![0f32; texts.len() * HIDDEN];
         // Texts to encode (`todo`: the first of each distinct text the cache lacks), and texts
         // that repeat an earlier one (`copies`: (text, its first occurrence)).
-        let mut out = vec![0f32; texts.len() * HIDDEN];
         let mut first_of: HashMap<TextDigest, usize> = HashMap::new();
         let mut todo: Vec<usize> = Vec::new();
         let mut copies: Vec<(usize, usize)> = Vec::new();

@@ -79,9 +79,7 @@ impl TextTokenizer {
             mask,
         })
     }
-}
 
-impl TextTokenizer {
     /// Tokenises `texts` (with `[CLS]`/`[SEP]`, truncated) without padding: each text's own ids.
     pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>, TokenizerError> {
         let batch = self.encode(texts)?;
