@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""FAISS baseline for benches/kb_search.rs: same vectors, same query, one thread, k = 10.
+"""FAISS baseline for crates/kb/benches/kb_search.rs: same vectors, same query, one thread, k = 10.
 
 The Rust bench writes the data (raw little-endian f32, row-major, dim 256):
 
-    KB_BENCH_DUMP=/tmp/kb-bench cargo bench --bench kb_search
+    KB_BENCH_DUMP=/tmp/kb-bench cargo bench -p photolink-kb --bench kb_search
     python3 benches/faiss_compare.py /tmp/kb-bench
 
 It then times one query at a time against IndexFlatIP (exact f32 inner product) and

@@ -17,12 +17,12 @@ use std::time::Duration;
 
 use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use photolink::assets::{self, TowerId};
-use photolink::data::{entity_text, read_kb};
-use photolink::towers::minilm::MiniLm;
-use photolink::towers::text_encoder::{BATCH, TextEncoder};
-use photolink::towers::tokenizer::TextTokenizer;
-use photolink::towers::weights::Precision;
+use photolink_core::towers::minilm::MiniLm;
+use photolink_core::towers::tokenizer::TextTokenizer;
+use photolink_core::towers::weights::Precision;
+use photolink_train::assets::{self, TowerId};
+use photolink_train::data::{entity_text, read_kb};
+use photolink_train::text_encoder::{BATCH, TextEncoder};
 
 fn text_encode(c: &mut Criterion) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use photolink::assets::{self, TowerId};
-use photolink::rng::SplitMix64;
-use photolink::towers::efficientnet::{self, EfficientNetLite0};
-use photolink::towers::face_detector::{self, FaceDetector};
-use photolink::towers::facenet::{self, FaceNet};
-use photolink::towers::weights::Precision;
+use photolink_core::towers::efficientnet::{self, EfficientNetLite0};
+use photolink_core::towers::face_detector::{self, FaceDetector};
+use photolink_core::towers::facenet::{self, FaceNet};
+use photolink_core::towers::weights::Precision;
+use photolink_kb::rng::SplitMix64;
+use photolink_train::assets::{self, TowerId};
 
 fn load<M: burn::module::Module>(tower: TowerId, module: M) -> M {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");

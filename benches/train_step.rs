@@ -11,11 +11,11 @@ use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use photolink::loss::MemoryBank;
-use photolink::model::{DualEncoder, HeadsConfig, ImageTower, ImageTowerKind, TextInput};
-use photolink::rng::SplitMix64;
-use photolink::towers::minilm::{self, HIDDEN, MiniLm};
-use photolink::train::{LossSet, Optimizers, StepBatch, TrainConfig, train_step};
+use photolink_core::model::{DualEncoder, HeadsConfig, ImageTower, ImageTowerKind, TextInput};
+use photolink_core::towers::minilm::{self, HIDDEN, MiniLm};
+use photolink_kb::rng::SplitMix64;
+use photolink_train::loss::MemoryBank;
+use photolink_train::train::{LossSet, Optimizers, StepBatch, TrainConfig, train_step};
 
 const BATCH: usize = 32;
 /// Tokens per entity text when the text tower is fine-tuned (persons' texts have 12–20).

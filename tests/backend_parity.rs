@@ -7,7 +7,7 @@
 mod common;
 
 use common::{ProbeNet, max_abs_diff, probe_input};
-use photolink::backend::{BackendKind, Compute};
+use photolink_core::backend::{BackendKind, Compute};
 
 const REFERENCE: &str = include_str!("fixtures/probe_net_output.json");
 

@@ -7,11 +7,11 @@
 use std::path::PathBuf;
 
 use burn::tensor::Device;
-use photolink::assets::{self, TowerId};
-use photolink::towers::minilm::{HIDDEN, MiniLm};
-use photolink::towers::text_encoder::{TextEncoder, VectorCache};
-use photolink::towers::tokenizer::TextTokenizer;
-use photolink::towers::weights::Precision;
+use photolink_core::towers::minilm::{HIDDEN, MiniLm};
+use photolink_core::towers::tokenizer::TextTokenizer;
+use photolink_core::towers::weights::Precision;
+use photolink_train::assets::{self, TowerId};
+use photolink_train::text_encoder::{TextEncoder, VectorCache};
 
 fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")

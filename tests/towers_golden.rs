@@ -8,20 +8,20 @@
 use std::path::PathBuf;
 
 use burn::tensor::Device;
-use photolink::assets::{self, TowerId};
-use photolink::towers::efficientnet::EfficientNetLite0;
-use photolink::towers::face_detector::FaceDetector;
-use photolink::towers::facenet::FaceNet;
-use photolink::towers::golden;
-use photolink::towers::minilm::MiniLm;
-use photolink::towers::tokenizer::TextTokenizer;
-use photolink::towers::weights::Precision;
+use photolink_core::towers::efficientnet::EfficientNetLite0;
+use photolink_core::towers::face_detector::FaceDetector;
+use photolink_core::towers::facenet::FaceNet;
+use photolink_core::towers::golden;
+use photolink_core::towers::minilm::MiniLm;
+use photolink_core::towers::tokenizer::TextTokenizer;
+use photolink_core::towers::weights::Precision;
+use photolink_train::assets::{self, TowerId};
 
 fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
-fn photos() -> (photolink::photo::Photo, photolink::photo::Photo) {
+fn photos() -> (photolink_core::photo::Photo, photolink_core::photo::Photo) {
     assets::golden_photos(&models()).unwrap_or_else(|e| panic!("{e}"))
 }
 

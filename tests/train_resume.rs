@@ -65,7 +65,7 @@ fn train_command(data: &Path, out: &Path, extra: &[&str]) -> Command {
     cmd.args([
         "train",
         "--image-tower",
-        "efficientnet-lite0",
+        "efficientnet_lite0",
         "--device",
         "cpu",
     ])
@@ -167,10 +167,12 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
 /// times) gives the vector the linker computes from the photo, and refuses a tensor of the wrong
 /// size or of more images than one batch.
 fn check_embed_pixels(bundle: &Path, images: &Path) {
-    use photolink::backend::Compute;
-    use photolink::photo::{DecodeLimits, decode};
+    use photolink_core::backend::Compute;
+    use photolink_core::photo::{DecodeLimits, decode};
+    use photolink_core::towers::weights::Precision;
 
-    let linker = photolink::export::open_bundle(bundle, Compute::cpu(), false).unwrap();
+    let linker =
+        photolink_core::linker::Linker::open(bundle, Compute::cpu(), Precision::F32).unwrap();
     let kind = linker.config().image_tower;
     let mut files: Vec<_> = std::fs::read_dir(images)
         .unwrap()
@@ -192,13 +194,13 @@ fn check_embed_pixels(bundle: &Path, images: &Path) {
 /// differ from what the pretrained text tower would give.
 fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
     use burn::tensor::Device;
-    use photolink::assets::{self, TowerId};
-    use photolink::towers::minilm::MiniLm;
-    use photolink::towers::tokenizer::TextTokenizer;
-    use photolink::towers::weights::Precision;
+    use photolink_core::towers::minilm::MiniLm;
+    use photolink_core::towers::tokenizer::TextTokenizer;
+    use photolink_core::towers::weights::Precision;
+    use photolink_train::assets::{self, TowerId};
 
     let device = Device::flex();
-    let finished = photolink::train::finished_run(run, &device).unwrap();
+    let finished = photolink_train::train::finished_run(run, &device).unwrap();
     let tuned = finished.tuned_text_tower.expect("a tuned text tower");
     let models = &finished.config.models;
     let pretrained = assets::load(
@@ -209,10 +211,10 @@ fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
     )
     .unwrap();
     let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json")).unwrap();
-    let texts: Vec<String> = photolink::data::read_kb(kb)
+    let texts: Vec<String> = photolink_train::data::read_kb(kb)
         .unwrap()
         .iter()
-        .map(photolink::data::entity_text)
+        .map(photolink_train::data::entity_text)
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let (ids, mask) = tokenizer.encode(&refs).unwrap().to_tensors(&device);
@@ -237,11 +239,11 @@ fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
         "fine-tuning left the text vectors unchanged (cosine {closest})"
     );
 
-    let reader = photolink::kb::BundleReader::open(bundle).unwrap();
+    let reader = photolink_kb::BundleReader::open(bundle).unwrap();
     let shards = reader.load_shards().unwrap();
     for (entity, vector) in tuned.chunks(dim).enumerate() {
-        let query = photolink::kb::Query::new(vector, &reader.manifest().quantization).unwrap();
-        let hit = &photolink::kb::search(&query, &shards, 1).unwrap()[0];
+        let query = photolink_kb::Query::new(vector, &reader.manifest().quantization).unwrap();
+        let hit = &photolink_kb::search(&query, &shards, 1).unwrap()[0];
         assert_eq!(hit.index as usize, entity, "{}", texts[entity]);
         assert!(
             hit.score > 0.999,

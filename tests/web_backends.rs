@@ -7,7 +7,7 @@
 mod common;
 
 use common::{ProbeNet, max_abs_diff, probe_input};
-use photolink::backend::{BackendKind, Compute};
+use photolink_core::backend::{BackendKind, Compute};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -5,13 +5,13 @@
 #![cfg(target_arch = "wasm32")]
 
 use burn::module::Module;
-use photolink::backend::{BackendKind, Compute};
-use photolink::photo::{DecodeLimits, Photo, decode};
-use photolink::towers::efficientnet::EfficientNetLite0;
-use photolink::towers::face_detector::FaceDetector;
-use photolink::towers::facenet::FaceNet;
-use photolink::towers::golden::{self, Agreement};
-use photolink::towers::weights;
+use photolink_core::backend::{BackendKind, Compute};
+use photolink_core::photo::{DecodeLimits, Photo, decode};
+use photolink_core::towers::efficientnet::EfficientNetLite0;
+use photolink_core::towers::face_detector::FaceDetector;
+use photolink_core::towers::facenet::FaceNet;
+use photolink_core::towers::golden::{self, Agreement};
+use photolink_core::towers::weights;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

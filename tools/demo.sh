@@ -13,7 +13,7 @@ step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" $((SECONDS - start)); }
 
 step "build the photolink binary"
 # --all-targets keeps one set of features with the test build, so burn is compiled once.
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --all-targets
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --workspace --all-targets
 photolink="$PHOTOLINK_TARGET_NATIVE/release/photolink"
 demo="$PHOTOLINK_CACHE/demo"
 mkdir -p "$demo"
@@ -28,7 +28,7 @@ if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then devic
 for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
     case "$bench" in
         persons) tower=facenet; title="Basketball players (NBA summer league)"; train_args=(--epochs 600 --lr 1e-3 --views 8) ;;
-        emoji) tower=efficientnet-lite0; title="Emoji (Unicode 16)"; train_args=(--epochs 25 --views 2) ;;
+        emoji) tower=efficientnet_lite0; title="Emoji (Unicode 16)"; train_args=(--epochs 25 --views 2) ;;
         *) echo "unknown benchmark $bench" >&2; exit 2 ;;
     esac
     step "benchmark $bench"

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo clippy --release --all-targets -- -D warnings
-# The binary and the benchmarks are native-only; the library and the browser tests are what wasm32 builds.
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" cargo clippy --profile web --lib --tests --target wasm32-unknown-unknown -- -D warnings
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo clippy --release --workspace --all-targets -- -D warnings
+# The page's crates, as wasm32 builds them: the binary, photolink-train and the benchmarks are native-only.
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_WASM" cargo clippy --profile web --target wasm32-unknown-unknown \
+    -p photolink -p photolink-core -p photolink-kb --lib --tests -- -D warnings
 echo "lint: clean"

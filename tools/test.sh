@@ -9,18 +9,18 @@ source tools/env.sh
 start=$SECONDS
 step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" $((SECONDS - start)); }
 
-step "cargo fmt --check"
-cargo fmt --check
+step "cargo fmt --all --check"
+cargo fmt --all --check
 
 step "build (native, release, all targets)"
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --all-targets
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo build --release --workspace --all-targets
 photolink="$PHOTOLINK_TARGET_NATIVE/release/photolink"
 
 step "pretrained towers (photolink assets fetch; cached after the first run)"
 "$photolink" assets fetch
 
-step "native tests (cargo test --release)"
-CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo test --release --no-fail-fast
+step "native tests (cargo test --release --workspace)"
+CARGO_TARGET_DIR="$PHOTOLINK_TARGET_NATIVE" cargo test --release --workspace --no-fail-fast
 
 step "browser tests (wasm32, headless Chromium: WebGPU + CPU)"
 # In the page's own `web` profile, so that burn is compiled for wasm32 once, for the tests and pkg/ alike.

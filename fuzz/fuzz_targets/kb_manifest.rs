@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use photolink::kb::{Manifest, safe_path};
+use photolink_kb::{Manifest, safe_path};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(m) = Manifest::parse(data) else {

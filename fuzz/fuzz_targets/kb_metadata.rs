@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use photolink::kb::manifest::{self, FileEntry};
-use photolink::kb::{MetaShard, metadata};
+use photolink_kb::manifest::{self, FileEntry};
+use photolink_kb::{MetaShard, metadata};
 
 fuzz_target!(|data: &[u8]| {
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
     let entry = FileEntry {
-        role: manifest::ROLE_METADATA.into(),
+        role: photolink_kb::Role::Metadata.name().into(),
         path: "kb/meta-00000.jsonl".into(),
         bytes: data.len() as u64,
         sha256: manifest::sha256_hex(data),

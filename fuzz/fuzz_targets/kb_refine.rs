@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use photolink::kb::manifest::{self, FileEntry};
-use photolink::kb::{Quantization, Query, Refinement, Searcher, Shard, shard};
+use photolink_kb::manifest::{self, FileEntry};
+use photolink_kb::{Quantization, Query, Refinement, Searcher, Shard, shard};
 
 fn le_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         .get(24..32)
         .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
     let entry = FileEntry {
-        role: manifest::ROLE_REFINE.into(),
+        role: photolink_kb::Role::Refine.name().into(),
         path: "kb/refine-00000.bin".into(),
         bytes: data.len() as u64,
         sha256: manifest::sha256_hex(data),

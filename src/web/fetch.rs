@@ -1,12 +1,16 @@
-//! Downloading bundle files in the browser: `fetch` with byte-level progress, sha256 verification
-//! against the manifest, and the Cache API so that a second visit downloads nothing. Works in a
-//! window and in a worker (everything goes through the global object).
+//! The page's bundle [`Transport`]: `fetch` with byte-level progress, sha256 verification against
+//! the manifest, and the Cache API so that a second visit downloads nothing. Works in a window and
+//! in a worker (everything goes through the global object).
+
+use std::cell::Cell;
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use photolink_core::linker::{LinkError, LoadPhase, Transport};
+use photolink_kb::{FileEntry, Manifest, verify_file};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-use crate::kb::{FileEntry, verify_file};
 
 /// Name of the Cache API bucket; entries are keyed by URL and sha256, so a changed file never hits.
 const CACHE_NAME: &str = "photolink-bundles-v1";
@@ -145,4 +149,102 @@ pub async fn fetch_verified(
         }
     }
     Ok(bytes)
+}
+
+/// What the page's `onProgress` receives.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressReport<'a> {
+    phase: &'a str,
+    loaded_bytes: u64,
+    total_bytes: u64,
+    entities: u64,
+}
+
+/// Download progress of one bundle load, reported to the page's `onProgress` (if any).
+pub struct Progress {
+    callback: Option<Function>,
+    total: Cell<u64>,
+    loaded: Cell<u64>,
+    entities: Cell<u64>,
+}
+
+impl Progress {
+    /// Progress reported to `callback`.
+    pub fn new(callback: Option<Function>) -> Progress {
+        Progress {
+            callback,
+            total: Cell::new(0),
+            loaded: Cell::new(0),
+            entities: Cell::new(0),
+        }
+    }
+
+    /// Tells the page where the load stands.
+    pub fn report(&self, phase: &str) {
+        let Some(f) = &self.callback else { return };
+        let p = ProgressReport {
+            phase,
+            loaded_bytes: self.loaded.get(),
+            total_bytes: self.total.get(),
+            entities: self.entities.get(),
+        };
+        if let Ok(v) = serde_wasm_bindgen::to_value(&p) {
+            // A throwing progress callback is the page's bug, not a reason to stop loading.
+            let _ = f.call1(&JsValue::NULL, &v);
+        }
+    }
+
+    /// `entities` are searchable now.
+    pub fn entities(&self, entities: u64) {
+        self.entities.set(entities);
+        self.report(LoadPhase::KnowledgeBase.name());
+    }
+}
+
+/// A bundle on the web, by the URL of its folder.
+pub struct HttpBundle {
+    base: String,
+    progress: Rc<Progress>,
+}
+
+impl HttpBundle {
+    /// The bundle at `base` (its folder, with `manifest.json`).
+    pub fn new(base: String, progress: Rc<Progress>) -> HttpBundle {
+        HttpBundle { base, progress }
+    }
+}
+
+impl Transport for HttpBundle {
+    async fn manifest(&mut self) -> Result<Manifest, LinkError> {
+        let url = join(&self.base, photolink_kb::manifest::MANIFEST_NAME);
+        let bytes = fetch_fresh(&url).await.map_err(|reason| LinkError::Fetch {
+            path: url.clone(),
+            reason,
+        })?;
+        Manifest::parse(&bytes).map_err(|e| LinkError::Fetch {
+            path: url,
+            reason: e.to_string(),
+        })
+    }
+
+    async fn file(&mut self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError> {
+        let progress = &self.progress;
+        let mut on_bytes = |n: u64| {
+            if phase != LoadPhase::Config {
+                progress.loaded.set(progress.loaded.get() + n);
+                progress.report(phase.name());
+            }
+        };
+        fetch_verified(&self.base, entry, &mut on_bytes)
+            .await
+            .map_err(|reason| LinkError::Fetch {
+                path: entry.path.clone(),
+                reason,
+            })
+    }
+
+    fn expect_bytes(&mut self, total: u64) {
+        self.progress.total.set(total);
+    }
 }

@@ -1,16 +1,19 @@
 //! The browser façade: what `pkg/photolink.js` exports to the page. It holds no logic of its own —
-//! every call is a thin wrapper over [`crate::linker`], so the page and the native `photolink link`
-//! cannot disagree. Values cross the boundary with serde-wasm-bindgen.
+//! every call is a thin wrapper over `photolink-core`'s linker and its one bundle loader, so the
+//! page and the native `photolink link` cannot disagree. The only code that speaks to JavaScript
+//! (wasm-bindgen, js-sys, web-sys) is here. Values cross the boundary with serde-wasm-bindgen.
 
+mod adapter;
 mod fetch;
+
+use photolink_core::backend::{BackendInfo, BackendKind, Compute, GpuUnavailable};
+use photolink_core::linker::{self, LinkOptions, Linker};
+use photolink_core::photo::{BoundingBox, DecodeLimits, decode};
+use photolink_core::towers::weights::Precision;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-
-use crate::backend::{BackendInfo, Compute, GpuUnavailable};
-use crate::kb::{Manifest, MetaShard, Refinement, Shard};
-use crate::linker::{self, LinkOptions, Linker, LinkerConfig};
-use crate::photo::{BoundingBox, DecodeLimits, decode};
 
 /// Runs once when the module is instantiated: Rust panics reach the browser console with their message.
 #[wasm_bindgen(start)]
@@ -32,7 +35,12 @@ async fn working_backend(prefer_cpu: bool) -> Compute {
     if prefer_cpu {
         return Compute::cpu();
     }
-    let compute = Compute::gpu_or_cpu_async().await;
+    let mut compute = Compute::gpu_or_cpu_async().await;
+    if compute.info.kind == BackendKind::Gpu {
+        // wgpu fills only the description from the browser's GPUAdapterInfo; vendor and
+        // architecture are what tell SwiftShader from a real GPU.
+        compute.info.adapter = adapter::label(&compute.info.adapter).await;
+    }
     match compute.self_check().await {
         Ok(()) => compute,
         Err(failure) => Compute::cpu_because(&GpuUnavailable(failure)),
@@ -82,15 +90,6 @@ impl LinkRequest {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Progress<'a> {
-    phase: &'a str,
-    loaded_bytes: u64,
-    total_bytes: u64,
-    entities: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct BundleInfo<'a> {
     title: &'a str,
     entities: u64,
@@ -110,51 +109,10 @@ struct EmbeddedSubject {
     vector: Vec<f32>,
 }
 
-/// Byte-level download progress, passed to the page's `onProgress`.
-struct Reporter {
-    callback: Option<js_sys::Function>,
-    total: u64,
-    loaded: u64,
-    entities: u64,
-}
-
-impl Reporter {
-    fn report(&self, phase: &str) {
-        let Some(f) = &self.callback else { return };
-        let p = Progress {
-            phase,
-            loaded_bytes: self.loaded,
-            total_bytes: self.total,
-            entities: self.entities,
-        };
-        if let Ok(v) = serde_wasm_bindgen::to_value(&p) {
-            // A throwing progress callback is the page's bug, not a reason to stop loading.
-            let _ = f.call1(&JsValue::NULL, &v);
-        }
-    }
-
-    async fn fetch(
-        &mut self,
-        base: &str,
-        entry: &crate::kb::FileEntry,
-        phase: &str,
-    ) -> Result<Vec<u8>, JsError> {
-        let mut on_bytes = |n: u64| {
-            self.loaded += n;
-            self.report(phase);
-        };
-        fetch::fetch_verified(base, entry, &mut on_bytes)
-            .await
-            .map_err(error)
-    }
-}
-
 /// A loaded bundle, linking photos in this page.
 #[wasm_bindgen(js_name = Linker)]
 pub struct WebLinker {
     inner: Option<Linker>,
-    image_weights: Vec<u8>,
-    detector_weights: Option<Vec<u8>>,
 }
 
 fn error(message: impl std::fmt::Display) -> JsError {
@@ -176,93 +134,21 @@ impl WebLinker {
         } else {
             serde_wasm_bindgen::from_value(options).unwrap_or_default()
         };
-        let manifest_url = fetch::join(&bundle_url, "manifest.json");
-        let manifest_bytes = fetch::fetch_fresh(&manifest_url).await.map_err(error)?;
-        let manifest =
-            Manifest::parse(&manifest_bytes).map_err(|e| error(format!("{manifest_url}: {e}")))?;
-
-        let entry = |role: &str| {
-            manifest
-                .file(role)
-                .cloned()
-                .ok_or_else(|| error(format!("the bundle lists no {role} file")))
-        };
-        let config_entry = entry(linker::ROLE_CONFIG)?;
-        let mut none = |_| {};
-        let config_bytes = fetch::fetch_verified(&bundle_url, &config_entry, &mut none)
-            .await
-            .map_err(error)?;
-        let config = LinkerConfig::parse(&config_bytes).map_err(error)?;
-        let (image_role, detector_role) = if opts.full_precision {
-            (linker::ROLE_IMAGE_F32, linker::ROLE_DETECTOR_F32)
-        } else {
-            (linker::ROLE_IMAGE_F16, linker::ROLE_DETECTOR_F16)
-        };
-        let image_entry = entry(image_role)?;
-        let detector_entry = if config.faces {
-            Some(entry(detector_role)?)
-        } else {
-            None
-        };
-        let shard_entries: Vec<_> = manifest.shards().cloned().collect();
-        let total: u64 = image_entry.bytes
-            + detector_entry.as_ref().map_or(0, |e| e.bytes)
-            + shard_entries
-                .iter()
-                .map(|s| {
-                    s.bytes
-                        + manifest.metadata_for(s).map_or(0, |m| m.bytes)
-                        + manifest.refinement_for(s).map_or(0, |r| r.bytes)
-                })
-                .sum::<u64>();
-        let mut progress = Reporter {
-            callback: on_progress,
-            total,
-            loaded: 0,
-            entities: 0,
-        };
-        let image_weights = progress.fetch(&bundle_url, &image_entry, "weights").await?;
-        let detector_weights = match &detector_entry {
-            Some(e) => Some(progress.fetch(&bundle_url, e, "weights").await?),
-            None => None,
-        };
+        let progress = Rc::new(fetch::Progress::new(on_progress));
+        let mut transport = fetch::HttpBundle::new(bundle_url, progress.clone());
         let compute = working_backend(opts.prefer_cpu).await;
-        let mut inner = Linker::new(
-            compute,
-            manifest.clone(),
-            config,
-            image_weights.clone(),
-            detector_weights.clone(),
-        )
-        .map_err(error)?;
-        for shard_entry in &shard_entries {
-            let meta_entry = manifest
-                .metadata_for(shard_entry)
-                .cloned()
-                .ok_or_else(|| error(format!("{} has no metadata file", shard_entry.path)))?;
-            let shard_bytes = progress
-                .fetch(&bundle_url, shard_entry, "knowledge base")
-                .await?;
-            let meta_bytes = progress
-                .fetch(&bundle_url, &meta_entry, "knowledge base")
-                .await?;
-            let mut shard = Shard::parse(shard_bytes, shard_entry, manifest.dim).map_err(error)?;
-            if let Some(r) = manifest.refinement_for(shard_entry) {
-                let bytes = progress.fetch(&bundle_url, r, "knowledge base").await?;
-                let refinement = Refinement::parse(bytes, r, manifest.dim).map_err(error)?;
-                shard = shard.with_refinement(refinement).map_err(error)?;
-            }
-            let meta = MetaShard::parse(&meta_bytes, &meta_entry).map_err(error)?;
-            inner.add_shard(shard, meta);
-            progress.entities = inner.loaded();
-            progress.report("knowledge base");
-        }
-        progress.report("ready");
-        Ok(WebLinker {
-            inner: Some(inner),
-            image_weights,
-            detector_weights,
+        let precision = if opts.full_precision {
+            Precision::F32
+        } else {
+            Precision::F16
+        };
+        let inner = linker::load(&mut transport, compute, precision, |linker| {
+            progress.entities(linker.loaded());
         })
+        .await
+        .map_err(error)?;
+        progress.report("ready");
+        Ok(WebLinker { inner: Some(inner) })
     }
 
     /// Links the subjects of a photo (its file's bytes): `options` `{ k, box: [x1,y1,x2,y2] }`.
@@ -282,17 +168,11 @@ impl WebLinker {
         let outcome = inner.link(&photo, options).await;
         let subjects = match outcome {
             Ok(subjects) => subjects,
-            Err(failure) if inner.compute().info.kind == crate::backend::BackendKind::Gpu => {
+            Err(failure) if inner.compute().info.kind == BackendKind::Gpu => {
                 // A lost or broken GPU must not leave the page without a linker.
                 let reason = GpuUnavailable(format!("WebGPU failed while linking: {failure}"));
                 let old = self.inner.take().expect("checked above");
-                let rebuilt = old
-                    .rebuild(
-                        Compute::cpu_because(&reason),
-                        self.image_weights.clone(),
-                        self.detector_weights.clone(),
-                    )
-                    .map_err(error)?;
+                let rebuilt = old.rebuild(Compute::cpu_because(&reason)).map_err(error)?;
                 let subjects = rebuilt.link(&photo, options).await.map_err(error)?;
                 self.inner = Some(rebuilt);
                 subjects

@@ -1,10 +1,10 @@
 //! wasm32 check of photolink's kb search: the same synthetic data and queries give the same top-10
 //! (indices and score bits) with the simd128 kernel, the scalar kernel and the native kernels; and
 //! a timing entry point for the simd128 scan. No wasm-bindgen: plain exports, `now` imported.
-use photolink::kb::quantize::{self, Quantization};
-use photolink::rng::SplitMix64;
-use photolink::kb::shard::{self, Shard};
-use photolink::kb::{Kernel, Query, Searcher};
+use photolink_kb::quantize::{self, Quantization};
+use photolink_kb::rng::SplitMix64;
+use photolink_kb::shard::{self, Shard};
+use photolink_kb::{Kernel, Query, Searcher};
 
 pub const DIM: usize = 256;
 
@@ -28,7 +28,7 @@ pub fn shards(n: usize) -> (Quantization, Vec<Shard>) {
     let v = unit_vectors(2, n);
     let quant = Quantization::calibrate(&v[..n.min(16384) * DIM], DIM);
     let (scales, rows) = quant.encode_rows(&v);
-    let per = shard::rows_fitting(DIM, 16_000_000) as usize;
+    let per = photolink_kb::layout::rows_fitting(DIM, 16_000_000) as usize;
     let shards = scales
         .chunks(per)
         .zip(rows.chunks(per * DIM))

@@ -29,26 +29,26 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .map_or(120_000, |s| s.parse().unwrap());
-    println!("native kernel {}", photolink::kb::Kernel::detect().name());
+    println!("native kernel {}", photolink_kb::Kernel::detect().name());
     println!("digest best   {:016x}", kb_wasm_bench::digest(n, true));
     println!("digest scalar {:016x}", kb_wasm_bench::digest(n, false));
     let (quant, shards) = kb_wasm_bench::shards(n);
     let q: Vec<f32> = {
-        let mut r = photolink::kb::rng::SplitMix64::new(1);
+        let mut r = photolink_kb::rng::SplitMix64::new(1);
         let mut v: Vec<f32> = (0..kb_wasm_bench::DIM)
             .map(|_| (r.next_f64() * 2.0 - 1.0) as f32)
             .collect();
-        photolink::kb::quantize::normalize(&mut v);
+        photolink_kb::quantize::normalize(&mut v);
         v
     };
-    for kernel in photolink::kb::Kernel::available() {
-        let query = photolink::kb::Query::new(&q, &quant)
+    for kernel in photolink_kb::Kernel::available() {
+        let query = photolink_kb::Query::new(&q, &quant)
             .unwrap()
             .with_kernel(kernel);
         let reps = 200;
         let t = now();
         for _ in 0..reps {
-            let mut s = photolink::kb::Searcher::new(query.clone(), 10);
+            let mut s = photolink_kb::Searcher::new(query.clone(), 10);
             for sh in &shards {
                 s.add_shard(sh).unwrap();
             }

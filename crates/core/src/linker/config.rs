@@ -1,0 +1,44 @@
+//! `linker.json`: how a bundle's photos are to be linked (its title, image tower, dimension, and
+//! whether photos are searched for faces), written by the exporter and read by every linker.
+
+use serde::{Deserialize, Serialize};
+
+use super::LinkError;
+use crate::model::ImageTowerKind;
+
+/// How a bundle's photos are to be linked (`linker.json`, written by the exporter).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkerConfig {
+    /// Always `"photolink-linker"`.
+    pub format: String,
+    /// Version of this file's layout.
+    pub version: u32,
+    /// What the page calls this bundle.
+    pub title: String,
+    /// The image tower the weights hold.
+    pub image_tower: ImageTowerKind,
+    /// Dimension of the shared space.
+    pub dim: usize,
+    /// Whether photos are searched for faces, each linked separately.
+    pub faces: bool,
+}
+
+/// The `format` of [`LinkerConfig`].
+pub const CONFIG_FORMAT: &str = "photolink-linker";
+/// The `version` of [`LinkerConfig`] this build reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+impl LinkerConfig {
+    /// Parses and checks `linker.json`.
+    pub fn parse(bytes: &[u8]) -> Result<Self, LinkError> {
+        let config: LinkerConfig = serde_json::from_slice(bytes)
+            .map_err(|e| LinkError::Bundle(format!("linker.json: {e}")))?;
+        if config.format != CONFIG_FORMAT || config.version != CONFIG_VERSION {
+            return Err(LinkError::Bundle(format!(
+                "linker.json is {} version {}, this page reads {CONFIG_FORMAT} version {CONFIG_VERSION}",
+                config.format, config.version
+            )));
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,111 @@
+//! The one bundle loader. Natively and in the page alike it reads `manifest.json`, then
+//! `linker.json`, the image side's and the detector's weights in the precision asked for, and
+//! every shard with its refinement and metadata, adding each shard to the search as it arrives.
+//! Where the bytes come from is a [`Transport`]'s business: a folder natively
+//! ([`folder`](super::folder)), HTTP and the Cache API in the page (`src/web/`); a transport
+//! verifies every file against its manifest entry (length, then sha256) before handing it over.
+
+use photolink_kb::{FileEntry, Manifest, MetaShard, Refinement, Role, Shard};
+
+use super::{BundleWeights, LinkError, Linker, LinkerConfig};
+use crate::backend::Compute;
+use crate::towers::weights::Precision;
+
+/// What a file is being fetched for, so a transport can report progress in a user's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadPhase {
+    /// `linker.json`.
+    Config,
+    /// The networks' weights.
+    Weights,
+    /// Shards, refinements and metadata.
+    KnowledgeBase,
+}
+
+impl LoadPhase {
+    /// The phase in a progress report's words.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadPhase::Config => "config",
+            LoadPhase::Weights => "weights",
+            LoadPhase::KnowledgeBase => "knowledge base",
+        }
+    }
+}
+
+/// Where a bundle's files come from.
+// The page is single-threaded and the native loader is driven by `pollster`, so no caller needs
+// the futures to be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    /// The bundle's manifest, parsed and validated (never from a stale cache).
+    async fn manifest(&mut self) -> Result<Manifest, LinkError>;
+
+    /// A file the manifest lists, verified against `entry`.
+    async fn file(&mut self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError>;
+
+    /// Told once, before the first weight file, how many bytes the whole load will fetch.
+    fn expect_bytes(&mut self, _total: u64) {}
+}
+
+/// Loads the bundle behind `transport` onto `compute`, with the weights in `precision`.
+/// `on_shard` sees the linker after each shard is added (for progress).
+pub async fn load<T: Transport>(
+    transport: &mut T,
+    compute: Compute,
+    precision: Precision,
+    mut on_shard: impl FnMut(&Linker),
+) -> Result<Linker, LinkError> {
+    let manifest = transport.manifest().await?;
+    let listed = |role: Role| {
+        manifest
+            .file(role)
+            .cloned()
+            .ok_or_else(|| LinkError::Bundle(format!("the manifest lists no {role} file")))
+    };
+    let config_bytes = transport
+        .file(&listed(Role::LinkerConfig)?, LoadPhase::Config)
+        .await?;
+    let config = LinkerConfig::parse(&config_bytes)?;
+    let (image_role, detector_role) = match precision {
+        Precision::F32 => (Role::ImageF32, Role::DetectorF32),
+        Precision::F16 => (Role::ImageF16, Role::DetectorF16),
+    };
+    let image_entry = listed(image_role)?;
+    let detector_entry = config.faces.then(|| listed(detector_role)).transpose()?;
+    let shards: Vec<FileEntry> = manifest.shards().cloned().collect();
+    let kb_bytes: u64 = shards
+        .iter()
+        .map(|s| {
+            s.bytes
+                + manifest.metadata_for(s).map_or(0, |m| m.bytes)
+                + manifest.refinement_for(s).map_or(0, |r| r.bytes)
+        })
+        .sum();
+    transport.expect_bytes(
+        image_entry.bytes + detector_entry.as_ref().map_or(0, |e| e.bytes) + kb_bytes,
+    );
+    let image = transport.file(&image_entry, LoadPhase::Weights).await?;
+    let detector = match &detector_entry {
+        Some(entry) => Some(transport.file(entry, LoadPhase::Weights).await?),
+        None => None,
+    };
+    let weights = BundleWeights { image, detector };
+    let mut linker = Linker::new(compute, manifest.clone(), config, weights)?;
+    for entry in &shards {
+        let meta_entry = manifest
+            .metadata_for(entry)
+            .ok_or_else(|| LinkError::Bundle(format!("{} has no metadata file", entry.path)))?;
+        let bytes = transport.file(entry, LoadPhase::KnowledgeBase).await?;
+        let mut shard = Shard::parse(bytes, entry, manifest.dim)?;
+        if let Some(r) = manifest.refinement_for(entry) {
+            let bytes = transport.file(r, LoadPhase::KnowledgeBase).await?;
+            shard = shard.with_refinement(Refinement::parse(bytes, r, manifest.dim)?)?;
+        }
+        let meta_bytes = transport.file(meta_entry, LoadPhase::KnowledgeBase).await?;
+        let metadata = MetaShard::parse(&meta_bytes, meta_entry)?;
+        linker.add_shard(shard, metadata);
+        on_shard(&linker);
+    }
+    Ok(linker)
+}

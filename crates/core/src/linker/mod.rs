@@ -1,0 +1,318 @@
+//! The online half of photolink, one pipeline for the page and the native CLI: a photo → its
+//! subjects (every face, for person knowledge bases; else the whole photo or a drawn box) → the image
+//! tower → the projection → the entities whose text vectors score highest. The trainer cuts its
+//! training crops with the same functions ([`subjects`]), so what it learns on is what the linker
+//! sees. Bundles are opened by one loader ([`load`]) over a [`Transport`]: files natively
+//! ([`folder`]), HTTP and the Cache API in the page.
+
+pub mod config;
+#[cfg(feature = "fs")]
+pub mod folder;
+pub mod load;
+pub mod subjects;
+
+use burn::tensor::{Tensor, TensorData};
+use photolink_kb::{EntityMeta, KbError, Manifest, MetaShard, Query, Role, Searcher, Shard};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Compute;
+use crate::model::ImageSide;
+use crate::photo::{BoundingBox, Photo, PhotoError};
+use crate::towers::face_detector::FaceDetector;
+use crate::towers::weights::{self, WeightsError};
+
+pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig};
+pub use load::{LoadPhase, Transport, load};
+pub use subjects::{
+    BATCH, DETECTOR_INPUT, detect_faces, main_subject, tower_features, tower_stages,
+};
+
+/// Why a photo could not be linked, or a bundle loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The photo is unusable.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    /// A bundle file is missing, damaged or inconsistent.
+    #[error("bundle: {0}")]
+    Bundle(String),
+    /// The KB shards or their manifest were refused.
+    #[error(transparent)]
+    Kb(#[from] KbError),
+    /// The weights do not fit the network.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// A bundle file could not be fetched or read.
+    #[error("{path}: {reason}")]
+    Fetch {
+        /// The file, as the manifest names it (or its URL).
+        path: String,
+        /// What went wrong, as the transport reports it.
+        reason: String,
+    },
+}
+
+/// One entity proposed for a subject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// Entity id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Short description.
+    pub description: String,
+    /// Link, when the KB has one.
+    pub url: Option<String>,
+    /// Cosine similarity in the shared space (int8-quantised KB).
+    pub score: f32,
+}
+
+/// A region of the photo and its best entities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subject {
+    /// The region, in photo pixels.
+    #[serde(rename = "box")]
+    pub bbox: BoundingBox,
+    /// Face detector confidence, for detected faces.
+    pub detection_score: Option<f32>,
+    /// Best entities first.
+    pub matches: Vec<Match>,
+}
+
+/// What to link in a photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkOptions {
+    /// Entities per subject.
+    pub k: usize,
+    /// A region drawn by the user; `None` links every face (person bundles) or the whole photo.
+    pub bbox: Option<BoundingBox>,
+}
+
+/// The verified weight files of a bundle's networks, kept so that the linker can be rebuilt on
+/// another backend.
+#[derive(Debug, Clone)]
+pub struct BundleWeights {
+    /// The image side (tower + projection), as the bundle ships it (f32 or f16).
+    pub image: Vec<u8>,
+    /// The face detector, for person bundles.
+    pub detector: Option<Vec<u8>>,
+}
+
+/// A loaded bundle, ready to link photos. Shards can be added while they arrive.
+pub struct Linker {
+    compute: Compute,
+    config: LinkerConfig,
+    manifest: Manifest,
+    weights: BundleWeights,
+    image: ImageSide,
+    detector: Option<FaceDetector>,
+    shards: Vec<Shard>,
+    metadata: Vec<MetaShard>,
+}
+
+impl Linker {
+    /// Builds the networks of a bundle on `compute`. The weights must already be verified against
+    /// their manifest entries; the f32 weights' sha256 must be the manifest's model identity, which
+    /// ties the KB vectors to these weights.
+    pub fn new(
+        compute: Compute,
+        manifest: Manifest,
+        config: LinkerConfig,
+        weights: BundleWeights,
+    ) -> Result<Self, LinkError> {
+        let paired = manifest.file(Role::ImageF32).ok_or_else(|| {
+            LinkError::Bundle(format!("the manifest lists no {} file", Role::ImageF32))
+        })?;
+        manifest.check_model(&paired.sha256, config.dim)?;
+        let device = &compute.device;
+        let image = weights::load(
+            ImageSide::new(config.image_tower, config.dim, device),
+            weights.image.clone(),
+        )?;
+        let detector = match (config.faces, &weights.detector) {
+            (true, Some(bytes)) => Some(weights::load(FaceDetector::new(device), bytes.clone())?),
+            (true, None) => {
+                return Err(LinkError::Bundle(
+                    "a person bundle needs the face detector's weights".into(),
+                ));
+            }
+            (false, _) => None,
+        };
+        Ok(Self {
+            compute,
+            config,
+            manifest,
+            weights,
+            image,
+            detector,
+            shards: Vec::new(),
+            metadata: Vec::new(),
+        })
+    }
+
+    /// The same bundle rebuilt on another backend (after a GPU failure, say), keeping its shards.
+    pub fn rebuild(self, compute: Compute) -> Result<Self, LinkError> {
+        let mut fresh = Linker::new(compute, self.manifest, self.config, self.weights)?;
+        fresh.shards = self.shards;
+        fresh.metadata = self.metadata;
+        Ok(fresh)
+    }
+
+    /// Adds a verified shard and its metadata (in any order; each once).
+    pub fn add_shard(&mut self, shard: Shard, metadata: MetaShard) {
+        self.shards.push(shard);
+        self.metadata.push(metadata);
+    }
+
+    /// Entities searchable so far, of [`Linker::total`].
+    pub fn loaded(&self) -> u64 {
+        self.shards.iter().map(|s| s.count() as u64).sum()
+    }
+
+    /// Entities of the whole KB.
+    pub fn total(&self) -> u64 {
+        self.manifest.count
+    }
+
+    /// The bundle's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The bundle's `linker.json`.
+    pub fn config(&self) -> &LinkerConfig {
+        &self.config
+    }
+
+    /// What computes.
+    pub fn compute(&self) -> &Compute {
+        &self.compute
+    }
+
+    /// Links the subjects of `photo`: the drawn box, else every face (person bundles), else the
+    /// whole photo. A person photo without a detectable face gives no subject.
+    pub async fn link(
+        &self,
+        photo: &Photo,
+        options: LinkOptions,
+    ) -> Result<Vec<Subject>, LinkError> {
+        let mut subjects = Vec::new();
+        for (bbox, detection_score, vector) in self.subject_vectors(photo, options).await? {
+            subjects.push(Subject {
+                bbox,
+                detection_score,
+                matches: self.search(&vector, options.k)?,
+            });
+        }
+        Ok(subjects)
+    }
+
+    /// The subjects [`Linker::link`] would link, each with its detection score and its unit vector
+    /// in the shared space.
+    pub async fn subject_vectors(
+        &self,
+        photo: &Photo,
+        options: LinkOptions,
+    ) -> Result<Vec<(BoundingBox, Option<f32>, Vec<f32>)>, LinkError> {
+        let device = &self.compute.device;
+        let regions: Vec<(BoundingBox, Option<f32>)> = match (options.bbox, &self.detector) {
+            (Some(bbox), _) => vec![(bbox, None)],
+            (None, Some(detector)) => detect_faces(detector, photo, device)
+                .await
+                .into_iter()
+                .filter(|d| d.bbox.clamp(photo.width(), photo.height()).is_ok())
+                .map(|d| (d.bbox, Some(d.score)))
+                .collect(),
+            (None, None) => vec![(BoundingBox::whole(photo.width(), photo.height()), None)],
+        };
+        let crops = regions
+            .iter()
+            .map(|(bbox, _)| Ok(photo.crop(bbox.clamp(photo.width(), photo.height())?)))
+            .collect::<Result<Vec<_>, PhotoError>>()?;
+        let vectors = self.embed(&crops).await?;
+        Ok(regions
+            .into_iter()
+            .zip(vectors.chunks(self.config.dim))
+            .map(|((bbox, score), v)| (bbox, score, v.to_vec()))
+            .collect())
+    }
+
+    /// Unit vectors of crops in the shared space, row-major.
+    pub async fn embed(&self, crops: &[Photo]) -> Result<Vec<f32>, LinkError> {
+        let kind = self.config.image_tower;
+        let mut out = Vec::with_capacity(crops.len() * self.config.dim);
+        for chunk in crops.chunks(BATCH) {
+            let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
+            out.extend(self.embed_pixels(flat).await?);
+        }
+        Ok(out)
+    }
+
+    /// Unit vectors of at most [`BATCH`] images already preprocessed for the image tower
+    /// (`[n, 3, side, side]`, row-major, normalised as [`ImageTowerKind::preprocess`] does): the
+    /// network alone, which is what a benchmark against another engine's network compares.
+    pub async fn embed_pixels(&self, pixels: Vec<f32>) -> Result<Vec<f32>, LinkError> {
+        let side = self.config.image_tower.input_size();
+        let per_image = 3 * side * side;
+        let n = pixels.len() / per_image;
+        if n == 0 || n > BATCH || !pixels.len().is_multiple_of(per_image) {
+            return Err(LinkError::Bundle(format!(
+                "{} values are not 1 to {BATCH} images of 3×{side}×{side}",
+                pixels.len()
+            )));
+        }
+        let images = Tensor::from_data(
+            TensorData::new(pixels, [n, 3, side, side]),
+            &self.compute.device,
+        );
+        let data = self
+            .image
+            .embed(images)
+            .into_data_async()
+            .await
+            .map_err(|e| LinkError::Bundle(format!("reading the image embedding back: {e:?}")))?;
+        let values = data
+            .try_into_vec_as::<f32>()
+            .map_err(|e| LinkError::Bundle(format!("image embedding: {e:?}")))?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(LinkError::Bundle(
+                "the image embedding is not finite: the weights are damaged or the backend failed"
+                    .into(),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// The `k` best entities for a unit vector, among the shards loaded so far.
+    pub fn search(&self, vector: &[f32], k: usize) -> Result<Vec<Match>, LinkError> {
+        let query = Query::new(vector, &self.manifest.quantization)?;
+        let mut searcher = Searcher::new(query, k);
+        for shard in &self.shards {
+            searcher.add_shard(shard)?;
+        }
+        searcher
+            .hits()
+            .into_iter()
+            .map(|hit| {
+                let meta = self
+                    .metadata
+                    .iter()
+                    .find_map(|m| m.get(hit.index))
+                    .ok_or_else(|| {
+                        LinkError::Bundle(format!("no metadata for entity {}", hit.index))
+                    })?;
+                Ok(to_match(meta, hit.score))
+            })
+            .collect()
+    }
+}
+
+fn to_match(meta: &EntityMeta, score: f32) -> Match {
+    Match {
+        id: meta.id.clone(),
+        name: meta.name.clone(),
+        description: meta.description.clone(),
+        url: meta.url.clone(),
+        score,
+    }
+}

@@ -1,0 +1,99 @@
+//! The choice of subjects and their image-tower inputs, shared by the linker and the trainer: every
+//! face a detector finds, the main subject of a one-subject photo, and the tower's features (or a
+//! prefix of its stages) for a list of crops, computed in batches.
+
+use std::ops::Range;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::model::ImageTower;
+use crate::photo::{BoundingBox, Photo};
+use crate::towers::face_detector::{self, Detection, FaceDetector};
+
+/// Input side of the face detector (face-api.js's default).
+pub const DETECTOR_INPUT: usize = face_detector::DEFAULT_INPUT_SIZE;
+/// Photos are embedded in batches of this many crops.
+pub const BATCH: usize = 16;
+
+/// Every face in `photo`, best first.
+pub async fn detect_faces(
+    detector: &FaceDetector,
+    photo: &Photo,
+    device: &Device,
+) -> Vec<Detection> {
+    let input = FaceDetector::preprocess(photo, DETECTOR_INPUT);
+    let images = Tensor::from_data(
+        TensorData::new(input, [1, 3, DETECTOR_INPUT, DETECTOR_INPUT]),
+        device,
+    );
+    let raw = detector
+        .forward(images)
+        .into_data_async()
+        .await
+        .ok()
+        .and_then(|d| d.try_into_vec_as::<f32>().ok())
+        .unwrap_or_default();
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    face_detector::decode(
+        &raw,
+        DETECTOR_INPUT,
+        photo.width(),
+        photo.height(),
+        face_detector::DEFAULT_SCORE_THRESHOLD,
+    )
+}
+
+/// The region the image tower should see when a photo shows one known subject: the best face when
+/// a detector is given and finds one, else the whole photo.
+pub async fn main_subject(
+    detector: Option<&FaceDetector>,
+    photo: &Photo,
+    device: &Device,
+) -> BoundingBox {
+    if let Some(detector) = detector
+        && let Some(best) = detect_faces(detector, photo, device).await.first()
+        && best.bbox.clamp(photo.width(), photo.height()).is_ok()
+    {
+        return best.bbox;
+    }
+    BoundingBox::whole(photo.width(), photo.height())
+}
+
+/// Image-tower features of `crops`, row-major `[crops.len(), feature_dim]`, computed in batches.
+pub async fn tower_features(tower: &ImageTower, crops: &[Photo], device: &Device) -> Vec<f32> {
+    tower_stages(tower, crops, 0..tower.kind().stages(), device)
+        .await
+        .0
+}
+
+/// Runs the tower's stages `stages` (from the first) on each crop, in batches of [`BATCH`]: the
+/// rows (row-major) and the `[c, h, w]` shape of one row. All the stages give the features
+/// (`[feature_dim, 1, 1]`); fewer give what a partly fine-tuned tower's frozen stages output.
+pub async fn tower_stages(
+    tower: &ImageTower,
+    crops: &[Photo],
+    stages: Range<usize>,
+    device: &Device,
+) -> (Vec<f32>, [usize; 3]) {
+    let kind = tower.kind();
+    let side = kind.input_size();
+    let mut shape = [3, side, side];
+    let mut out = Vec::new();
+    for chunk in crops.chunks(BATCH) {
+        let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
+        let images = Tensor::from_data(TensorData::new(flat, [chunk.len(), 3, side, side]), device);
+        let rows = tower.run_stages(images, stages.clone());
+        let [_, c, h, w] = rows.dims();
+        shape = [c, h, w];
+        out.extend(
+            rows.into_data_async()
+                .await
+                .expect("reading back tower activations")
+                .try_into_vec_as::<f32>()
+                .expect("f32 activations"),
+        );
+    }
+    (out, shape)
+}

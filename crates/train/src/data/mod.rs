@@ -1,0 +1,21 @@
+//! Training and evaluation data: the generic `kb.jsonl` + `mentions.jsonl` format any user can
+//! produce ([`mod@format`]), the WikiPerson annotation adapter ([`wikiperson`]), the seeded
+//! augmentations that make the self-contrastive views ([`mod@augment`]), and the builders of the
+//! benchmarks photolink can make from registry packages ([`prepare`]). Native only.
+
+mod archive;
+pub mod augment;
+mod error;
+pub mod format;
+pub mod prepare;
+#[cfg(test)]
+mod test_dir;
+pub mod wikiperson;
+
+pub use augment::{AugmentConfig, Augmenter, augment};
+pub use error::DataError;
+pub use format::{
+    Dataset, Entity, LoadReport, Mention, Split, SplitCounts, entity_text, read_kb, write_kb,
+    write_mentions,
+};
+pub use prepare::{BenchmarkId, PrepareReport};

@@ -1,0 +1,267 @@
+//! Exporting a trained run as a static bundle: the KB's text vectors (text tower → trained
+//! projection → unit vectors → int8 shards), entity metadata, the image side's weights in f32 and
+//! f16 (tower + projection; plus the face detector for person bundles) and `linker.json` — a folder
+//! any static host can serve, complete and self-checking (every file's sha256 is in the manifest).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::assets::{self, TowerId};
+use crate::data::{self, entity_text};
+use crate::text_encoder::{TextEncodeError, TextEncoder, VectorCache};
+use crate::train::TrainError;
+use photolink_core::linker::{self, LinkerConfig};
+use photolink_core::model::{ImageSide, ImageTowerKind};
+use photolink_core::towers::minilm::{HIDDEN, MiniLm};
+use photolink_core::towers::tokenizer::TextTokenizer;
+use photolink_core::towers::weights::{self, Precision};
+use photolink_kb::{
+    BundleWriter, EntityMeta, KbError, Manifest, Role, WriterOptions, layout::sha256_hex,
+};
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The trained run folder.
+    pub run: PathBuf,
+    /// The knowledge base to encode (`kb.jsonl`).
+    pub kb: PathBuf,
+    /// The bundle folder to write.
+    pub out: PathBuf,
+    /// What the page calls the bundle.
+    pub title: String,
+    /// Shard size bound in bytes.
+    pub max_shard_bytes: u64,
+    /// Write refinement files beside the shards (see [`photolink_kb::refine`]).
+    pub refine: bool,
+    /// Folder of the text-vector cache ([`VectorCache`]); `None` encodes every text afresh.
+    pub text_cache: Option<PathBuf>,
+}
+
+/// Sentence vectors projected at a time.
+const PROJECT_ROWS: usize = 1024;
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The run or its inputs could not be read.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The bundle could not be written.
+    #[error(transparent)]
+    Kb(#[from] KbError),
+    /// The KB's texts could not be encoded.
+    #[error(transparent)]
+    Text(#[from] TextEncodeError),
+}
+
+fn io(path: &Path, e: std::io::Error) -> ExportError {
+    ExportError::Train(TrainError::Run(format!("{}: {e}", path.display())))
+}
+
+/// Writes the bundle of `options.run` for `options.kb` into `options.out`.
+pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
+    let device = Device::flex();
+    let crate::train::FinishedRun {
+        config,
+        heads,
+        tuned_tower,
+        tuned_text_tower,
+    } = crate::train::finished_run(&options.run, &device)?;
+
+    let entities = data::read_kb(&options.kb).map_err(TrainError::from)?;
+    let models = &config.models;
+    // The KB is encoded by the text tower the heads were trained with.
+    let text_tower = match tuned_text_tower {
+        Some(tower) => tower,
+        None => assets::load(
+            models,
+            TowerId::Minilm,
+            Precision::F32,
+            MiniLm::new(&device),
+        )
+        .map_err(TrainError::from)?,
+    };
+    let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))
+        .map_err(TrainError::from)?;
+
+    let image = ImageSide {
+        tower: match tuned_tower {
+            Some(tower) => tower,
+            None => assets::load_image_tower(models, config.image_tower, &device)
+                .map_err(TrainError::from)?,
+        },
+        projection: heads.image.clone(),
+    };
+    let burnpack = |p: Precision| {
+        weights::to_burnpack(&image, p).map_err(|e| TrainError::Run(format!("image weights: {e}")))
+    };
+    let (image_f32, image_f16) = (burnpack(Precision::F32)?, burnpack(Precision::F16)?);
+
+    let mut writer = BundleWriter::new(
+        &options.out,
+        config.dim,
+        &sha256_hex(&image_f32),
+        WriterOptions {
+            max_shard_bytes: options.max_shard_bytes,
+            refine: options.refine,
+            ..WriterOptions::default()
+        },
+    )?;
+    let bar = ProgressBar::new(entities.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>14} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
+    bar.set_message("encoding KB");
+    let mut cache = match &options.text_cache {
+        Some(dir) => Some(VectorCache::open(dir, &text_tower)?),
+        None => None,
+    };
+    let texts: Vec<String> = entities.iter().map(entity_text).collect();
+    let encoder = TextEncoder {
+        tower: &text_tower,
+        tokenizer: &tokenizer,
+        device: &device,
+    };
+    let sentences = encoder.encode(&texts, cache.as_mut(), &|n| bar.inc(n as u64))?;
+    bar.finish();
+    for (chunk, sentences) in entities
+        .chunks(PROJECT_ROWS)
+        .zip(sentences.chunks(PROJECT_ROWS * HIDDEN))
+    {
+        let sentences = Tensor::from_data(
+            TensorData::new(sentences.to_vec(), [chunk.len(), HIDDEN]),
+            &device,
+        );
+        let vectors = heads
+            .embed_texts(sentences)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32 vectors");
+        for (entity, vector) in chunk.iter().zip(vectors.chunks(config.dim)) {
+            writer.push(
+                EntityMeta {
+                    id: entity.id.clone(),
+                    name: entity.name.clone(),
+                    description: entity.description.clone(),
+                    url: entity.url.clone(),
+                },
+                vector,
+            )?;
+        }
+    }
+
+    let faces = config.image_tower == ImageTowerKind::Facenet;
+    let linker_config = LinkerConfig {
+        format: linker::CONFIG_FORMAT.into(),
+        version: linker::CONFIG_VERSION,
+        title: options.title.clone(),
+        image_tower: config.image_tower,
+        dim: config.dim,
+        faces,
+    };
+    writer.add_file(
+        Role::LinkerConfig,
+        "linker.json",
+        &serde_json::to_vec_pretty(&linker_config).expect("serialisable"),
+    )?;
+    writer.add_file(Role::ImageF32, "image-f32.bpk", &image_f32)?;
+    writer.add_file(Role::ImageF16, "image-f16.bpk", &image_f16)?;
+    if faces {
+        for (role, precision) in [
+            (Role::DetectorF32, Precision::F32),
+            (Role::DetectorF16, Precision::F16),
+        ] {
+            let file = models
+                .join("face_detector")
+                .join(TowerId::FaceDetector.weight_file(precision));
+            let bytes = fs::read(&file).map_err(|e| io(&file, e))?;
+            writer.add_file(
+                role,
+                &format!("detector-{}.bpk", precision.as_str()),
+                &bytes,
+            )?;
+        }
+    }
+    Ok(writer.finish()?)
+}
+
+/// How much the bundle's quantisation (int8, refined or not) changes the ranking, against exact f32
+/// scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizationCheck {
+    /// Test mentions compared.
+    pub mentions: usize,
+    /// Whether the bundle has refinement files (then its search re-scores with them).
+    pub refined: bool,
+    /// Fraction whose top-1 entity is the same.
+    pub top1_agreement: f64,
+    /// acc@1 with exact f32 vectors.
+    pub acc1_f32: f64,
+    /// acc@1 with the bundle's search (int8, refined when the bundle has refinement files).
+    pub acc1_int8: f64,
+    /// Over the mentions whose top-1 differs, the largest exact-f32 score gap between the two
+    /// entities: how close to a tie every swap was (0 when none differs).
+    pub worst_swap_gap: f32,
+}
+
+/// Ranks `run`'s test mentions against every entity twice — exact f32 dot products, and the
+/// bundle's int8 search — and compares.
+pub fn quantization_check(
+    run: &crate::train::LoadedRun,
+    bundle: &Path,
+) -> Result<QuantizationCheck, ExportError> {
+    let reader = photolink_kb::BundleReader::open(bundle)?;
+    let shards = reader.load_shards()?;
+    let mut metadata = Vec::new();
+    for entry in reader.manifest().shards() {
+        metadata.push(reader.load_metadata(entry)?);
+    }
+    let (images, gold, texts) = run.vectors(crate::data::Split::Test);
+    let ids = run.entity_ids();
+    let dim = run.config.dim;
+    let position: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let score = |v: &[f32], entity: usize| -> f32 {
+        v.iter()
+            .zip(&texts[entity * dim..(entity + 1) * dim])
+            .map(|(a, b)| a * b)
+            .sum()
+    };
+    let (mut agree, mut right_f32, mut right_int8) = (0usize, 0usize, 0usize);
+    let mut worst_swap_gap = 0f32;
+    for (v, &g) in images.chunks(dim).zip(&gold) {
+        let exact = photolink_kb::exact_f32(v, &texts, 1)?[0].index as usize;
+        let query = photolink_kb::Query::new(v, &reader.manifest().quantization)?;
+        let hit = photolink_kb::search(&query, &shards, 1)?[0].index;
+        let id = metadata
+            .iter()
+            .find_map(|m| m.get(hit))
+            .map(|m| m.id.clone())
+            .unwrap_or_default();
+        agree += usize::from(ids[exact] == id);
+        if ids[exact] != id
+            && let Some(&picked) = position.get(id.as_str())
+        {
+            worst_swap_gap = worst_swap_gap.max(score(v, exact) - score(v, picked));
+        }
+        right_f32 += usize::from(exact == g);
+        right_int8 += usize::from(id == ids[g]);
+    }
+    let n = gold.len().max(1) as f64;
+    Ok(QuantizationCheck {
+        mentions: gold.len(),
+        refined: shards.iter().all(|s| s.refinement().is_some()),
+        top1_agreement: agree as f64 / n,
+        acc1_f32: right_f32 as f64 / n,
+        acc1_int8: right_int8 as f64 / n,
+        worst_swap_gap,
+    })
+}

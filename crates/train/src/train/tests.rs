@@ -1,0 +1,247 @@
+//! Tests of a training step and of the towers it fine-tunes.
+
+use super::*;
+use burn::tensor::Int;
+use photolink_core::towers::facenet::FaceNet;
+
+fn weights(net: &FaceNet) -> [Vec<f32>; 3] {
+    let read = |t: Tensor<4>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+    [
+        read(net.blocks[12].conv1.weight.val()),
+        read(net.blocks[13].conv1.weight.val()),
+        net.fc
+            .weight
+            .val()
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32"),
+    ]
+}
+
+/// `model` after one optimiser step on `batch` at a large learning rate.
+fn one_step(
+    model: DualEncoder,
+    config: &TrainConfig,
+    batch: &StepBatch,
+    device: &Device,
+) -> DualEncoder {
+    let mut optimizers = Optimizers::new(config);
+    let mut bank = MemoryBank::new(0, config.dim);
+    let (model, losses) = train_step(
+        model,
+        &mut optimizers,
+        batch,
+        &mut bank,
+        config,
+        1e-2,
+        device,
+    )
+    .expect("finite loss");
+    assert!(losses.total.is_finite());
+    model
+}
+
+#[test]
+fn fine_tuning_steps_only_the_trained_stages() {
+    let device = Device::flex().autodiff();
+    let kind = ImageTowerKind::Facenet;
+    let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
+    config.unfreeze_image = 2;
+    let first_trained = kind.stages() - 2;
+    let tower = ImageTower::new(kind, &device);
+    let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], &device), 0..first_trained);
+    let [_, c, h, w] = probe.dims();
+    let ImageTower::Facenet(net) = &tower else {
+        unreachable!("built as FaceNet")
+    };
+    let before = weights(net);
+    let model = DualEncoder {
+        heads: HeadsConfig::new(kind).init(1, &device),
+        tower: Some(tower),
+        first_trained,
+        text_tower: None,
+        first_text_trained: minilm::STAGES,
+    };
+    let mut rng = SplitMix64::new(5);
+    let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+    let b = 4;
+    let texts = Tensor::from_data(
+        TensorData::new(random(b * minilm::HIDDEN), [b, minilm::HIDDEN]),
+        &device,
+    );
+    let batch = StepBatch {
+        shape: [c, h, w],
+        view_a: random(b * c * h * w),
+        view_b: random(b * c * h * w),
+        texts: TextInput::Vectors(texts),
+        entities: (0..b).collect(),
+    };
+    let model = one_step(model, &config, &batch, &device);
+    let Some(ImageTower::Facenet(net)) = &model.tower else {
+        panic!("the tower is kept")
+    };
+    let after = weights(net);
+    assert_eq!(before[0], after[0], "a frozen stage (block 13) changed");
+    assert_ne!(before[1], after[1], "the trained block 14 did not change");
+    assert_ne!(before[2], after[2], "the trained projection did not change");
+}
+
+#[test]
+fn stage_by_stage_equals_the_whole_tower() {
+    let device = Device::flex();
+    for kind in [ImageTowerKind::Facenet, ImageTowerKind::EfficientnetLite0] {
+        let tower = ImageTower::new(kind, &device);
+        let side = kind.input_size();
+        let mut rng = SplitMix64::new(9);
+        let pixels: Vec<f32> = (0..2 * 3 * side * side)
+            .map(|_| rng.normal() as f32)
+            .collect();
+        let images = Tensor::<4>::from_data(TensorData::new(pixels, [2, 3, side, side]), &device);
+        let whole = tower
+            .features(images.clone())
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32");
+        for cut in [0, 1, kind.stages() - 2, kind.stages()] {
+            let split =
+                tower.run_stages(tower.run_stages(images.clone(), 0..cut), cut..kind.stages());
+            let split = split.into_data().try_into_vec_as::<f32>().expect("f32");
+            assert_eq!(whole.len(), split.len());
+            let worst = whole
+                .iter()
+                .zip(&split)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst < 1e-5,
+                "{} cut at {cut}: max |diff| {worst}",
+                kind.name()
+            );
+        }
+    }
+}
+
+/// Token ids `[n, len]` with a mask whose row `i` has `lengths[i]` real tokens ([CLS] … [SEP]).
+fn tokens(lengths: &[usize], len: usize, device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
+    let mut rng = SplitMix64::new(11);
+    let mut ids = Vec::new();
+    let mut mask = Vec::new();
+    for &n in lengths {
+        for t in 0..len {
+            ids.push(if t < n {
+                1000 + rng.below(20_000) as i64
+            } else {
+                0
+            });
+            mask.push(if t < n { 1.0 } else { 0.0 });
+        }
+    }
+    let shape = [lengths.len(), len];
+    (
+        Tensor::from_data(TensorData::new(ids, shape), device),
+        Tensor::from_data(TensorData::new(mask, shape), device),
+    )
+}
+
+fn max_diff(a: Tensor<2>, b: Tensor<2>) -> f32 {
+    let a = a.into_data().try_into_vec_as::<f32>().expect("f32");
+    let b = b.into_data().try_into_vec_as::<f32>().expect("f32");
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn text_tower_stage_by_stage_and_trimmed_equals_the_whole_tower() {
+    let device = Device::flex();
+    let net = MiniLm::new(&device);
+    let (ids, mask) = tokens(&[9, 5], 12, &device);
+    let whole = net.forward(ids.clone(), mask.clone());
+    for cut in 1..=minilm::STAGES {
+        let front = net.run_layers(net.embed(ids.clone()), mask.clone(), 1..cut);
+        let split = minilm::pool(
+            net.run_layers(front, mask.clone(), cut..minilm::STAGES),
+            mask.clone(),
+        );
+        let worst = max_diff(whole.clone(), split);
+        assert!(worst < 1e-5, "cut at {cut}: max |diff| {worst}");
+    }
+    // Padding beyond a batch's longest text changes nothing (TextStates trims it).
+    let trimmed_ids = ids.slice([0..2, 0..9]);
+    let trimmed_mask = mask.slice([0..2, 0..9]);
+    let worst = max_diff(whole, net.forward(trimmed_ids, trimmed_mask));
+    assert!(worst < 1e-5, "trimmed padding: max |diff| {worst}");
+}
+
+#[test]
+fn every_text_input_kind_gives_the_frozen_towers_vectors() {
+    let device = Device::flex();
+    let kind = ImageTowerKind::Facenet;
+    let net = MiniLm::new(&device);
+    let (ids, mask) = tokens(&[6, 3, 8], 8, &device);
+    let heads = HeadsConfig::new(kind).init(2, &device);
+    let expected = heads.embed_texts(net.forward(ids.clone(), mask.clone()));
+    let model = |first_text_trained: usize, text_tower: Option<MiniLm>| DualEncoder {
+        heads: heads.clone(),
+        tower: None,
+        first_trained: kind.stages(),
+        text_tower,
+        first_text_trained,
+    };
+    // Frozen: the sentence vectors themselves.
+    let vectors = TextInput::Vectors(net.forward(ids.clone(), mask.clone()));
+    let frozen = model(minilm::STAGES, None).embed_text_input(vectors);
+    // Fully trained: token ids through every stage.
+    let tokens = TextInput::Tokens(ids.clone(), mask.clone());
+    let full = model(0, Some(net.clone())).embed_text_input(tokens);
+    // Last 3 stages trained: the states of the first 4.
+    let states = net.run_layers(net.embed(ids), mask.clone(), 1..4);
+    let partly = model(4, Some(net)).embed_text_input(TextInput::States(states, mask));
+    for (what, got) in [("frozen", frozen), ("full", full), ("partly", partly)] {
+        let worst = max_diff(expected.clone(), got);
+        assert!(worst < 1e-5, "{what}: max |diff| {worst}");
+    }
+}
+
+#[test]
+fn text_fine_tuning_steps_only_the_trained_layers() {
+    let device = Device::flex().autodiff();
+    let kind = ImageTowerKind::Facenet;
+    let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
+    config.unfreeze_text = 1;
+    let first_text_trained = minilm::STAGES - 1;
+    let net = MiniLm::new(&device);
+    let (ids, mask) = tokens(&[7, 4, 6, 5], 7, &device);
+    // Detached, as the trainer's states are: they come from host memory.
+    let states = net
+        .run_layers(net.embed(ids), mask.clone(), 1..first_text_trained)
+        .detach();
+    let read = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+    let layer_weights =
+        |net: &MiniLm| [4, 5].map(|l| read(net.encoder.layer[l].intermediate.dense.weight.val()));
+    let before = layer_weights(&net);
+    let model = DualEncoder {
+        heads: HeadsConfig::new(kind).init(1, &device),
+        tower: None,
+        first_trained: kind.stages(),
+        text_tower: Some(net),
+        first_text_trained,
+    };
+    let mut rng = SplitMix64::new(5);
+    let b = 4;
+    let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+    let dim = kind.feature_dim();
+    let batch = StepBatch {
+        shape: [dim, 1, 1],
+        view_a: random(b * dim),
+        view_b: random(b * dim),
+        texts: TextInput::States(states, mask),
+        entities: (0..b).collect(),
+    };
+    let model = one_step(model, &config, &batch, &device);
+    let after = layer_weights(model.text_tower.as_ref().expect("the text tower is kept"));
+    assert_eq!(before[0], after[0], "the frozen layer 5 changed");
+    assert_ne!(before[1], after[1], "the trained layer 6 did not change");
+}

