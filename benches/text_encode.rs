@@ -20,7 +20,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use photolink_core::towers::minilm::MiniLm;
 use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::Precision;
-use photolink_train::assets::{self, TowerId};
+use photolink_train::assets;
 use photolink_train::data::{entity_text, read_kb};
 use photolink_train::text_encoder::{BATCH, TextEncoder};
 
@@ -48,13 +48,8 @@ fn text_encode(c: &mut Criterion) {
         std::fs::write(&dump, lines.join("\n") + "\n").expect("writing TEXT_BENCH_DUMP");
     }
     let device = Device::flex();
-    let tower = assets::load(
-        &models,
-        TowerId::Minilm,
-        Precision::F32,
-        MiniLm::new(&device),
-    )
-    .unwrap_or_else(|e| panic!("{e} — the text benchmark needs `photolink assets fetch`"));
+    let tower = assets::load(&models, Precision::F32, MiniLm::new(&device))
+        .unwrap_or_else(|e| panic!("{e} — the text benchmark needs `photolink assets fetch`"));
     let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))
         .expect("the tokenizer of `photolink assets fetch`");
     let encoder = TextEncoder {

@@ -16,11 +16,11 @@ use photolink_core::towers::face_detector::{self, FaceDetector};
 use photolink_core::towers::facenet::{self, FaceNet};
 use photolink_core::towers::weights::Precision;
 use photolink_kb::rng::SplitMix64;
-use photolink_train::assets::{self, TowerId};
+use photolink_train::assets;
 
-fn load<M: burn::module::Module>(tower: TowerId, module: M) -> M {
+fn load<M: assets::Tower>(module: M) -> M {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
-    assets::load(&models, tower, Precision::F32, module)
+    assets::load(&models, Precision::F32, module)
         .unwrap_or_else(|e| panic!("{e} — the tower benchmark needs `photolink assets fetch`"))
 }
 
@@ -53,16 +53,15 @@ fn batches() -> Vec<usize> {
 
 fn towers(c: &mut Criterion) {
     let device = Device::flex();
-    let facenet = load(TowerId::Facenet, FaceNet::new(&device));
+    let facenet = load(FaceNet::new(&device));
     let efficientnet = assets::load_part(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"),
-        TowerId::EfficientnetLite0,
         Precision::F32,
         EfficientNetLite0::new(false, &device),
         &["fc."],
     )
     .unwrap_or_else(|e| panic!("{e} — the tower benchmark needs `photolink assets fetch`"));
-    let detector = load(TowerId::FaceDetector, FaceDetector::new(&device));
+    let detector = load(FaceDetector::new(&device));
 
     let mut group = c.benchmark_group("tower forward, CPU (burn-flex)");
     group.sample_size(10);

@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use photolink_core::towers::minilm::{HIDDEN, MiniLm};
 use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::Precision;
-use photolink_train::assets::{self, TowerId};
+use photolink_train::assets;
 use photolink_train::text_encoder::{TextEncoder, VectorCache};
 
 fn models() -> PathBuf {
@@ -44,13 +44,8 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn batched_vectors_equal_each_text_encoded_alone_and_the_cache_returns_them() {
     let device = Device::flex();
-    let tower = assets::load(
-        &models(),
-        TowerId::Minilm,
-        Precision::F32,
-        MiniLm::new(&device),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let tower = assets::load(&models(), Precision::F32, MiniLm::new(&device))
+        .unwrap_or_else(|e| panic!("{e}"));
     let tokenizer = TextTokenizer::from_file(&models().join("minilm/tokenizer.json")).unwrap();
     let encoder = TextEncoder {
         tower: &tower,

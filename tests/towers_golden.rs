@@ -15,7 +15,7 @@ use photolink_core::towers::golden;
 use photolink_core::towers::minilm::MiniLm;
 use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::Precision;
-use photolink_train::assets::{self, TowerId};
+use photolink_train::assets;
 
 fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
@@ -25,15 +25,15 @@ fn photos() -> (photolink_core::photo::Photo, photolink_core::photo::Photo) {
     assets::golden_photos(&models()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn load<M: burn::module::Module>(tower: TowerId, precision: Precision, module: M) -> M {
-    assets::load(&models(), tower, precision, module).unwrap_or_else(|e| panic!("{e}"))
+fn load<M: assets::Tower>(precision: Precision, module: M) -> M {
+    assets::load(&models(), precision, module).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn facenet_matches_face_api() {
     let device = Device::flex();
     for precision in [Precision::F32, Precision::F16] {
-        let net = load(TowerId::Facenet, precision, FaceNet::new(&device));
+        let net = load(precision, FaceNet::new(&device));
         let a = pollster::block_on(golden::facenet(&net, &device, &photos().0));
         println!("facenet {precision:?}: {a}");
         assert_eq!(a.cases, 7);
@@ -52,11 +52,7 @@ fn facenet_matches_face_api() {
 #[test]
 fn face_detector_matches_face_api() {
     let device = Device::flex();
-    let net = load(
-        TowerId::FaceDetector,
-        Precision::F32,
-        FaceDetector::new(&device),
-    );
+    let net = load(Precision::F32, FaceDetector::new(&device));
     let a = pollster::block_on(golden::face_detector(&net, &device, &photos().0));
     println!("face detector: {a}");
     assert_eq!(a.cases, 2);
@@ -71,11 +67,7 @@ fn face_detector_matches_face_api() {
 #[test]
 fn efficientnet_matches_pytorch() {
     let device = Device::flex();
-    let net = load(
-        TowerId::EfficientnetLite0,
-        Precision::F32,
-        EfficientNetLite0::new(true, &device),
-    );
+    let net = load(Precision::F32, EfficientNetLite0::new(true, &device));
     let a = pollster::block_on(golden::efficientnet(&net, &device, &photos().1));
     println!("efficientnet-lite0: {a}");
     assert_eq!(a.cases, 3);
@@ -91,7 +83,7 @@ fn efficientnet_matches_pytorch() {
 #[test]
 fn minilm_matches_sentence_transformers() {
     let device = Device::flex();
-    let net = load(TowerId::Minilm, Precision::F32, MiniLm::new(&device));
+    let net = load(Precision::F32, MiniLm::new(&device));
     let tokenizer = TextTokenizer::from_file(&models().join("minilm/tokenizer.json")).unwrap();
     let a = golden::minilm(&net, &tokenizer, &device);
     println!("minilm: {a}");

@@ -197,19 +197,13 @@ fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
     use photolink_core::towers::minilm::MiniLm;
     use photolink_core::towers::tokenizer::TextTokenizer;
     use photolink_core::towers::weights::Precision;
-    use photolink_train::assets::{self, TowerId};
+    use photolink_train::assets;
 
     let device = Device::flex();
     let finished = photolink_train::train::finished_run(run, &device).unwrap();
     let tuned = finished.tuned_text_tower.expect("a tuned text tower");
     let models = &finished.config.models;
-    let pretrained = assets::load(
-        models,
-        TowerId::Minilm,
-        Precision::F32,
-        MiniLm::new(&device),
-    )
-    .unwrap();
+    let pretrained = assets::load(models, Precision::F32, MiniLm::new(&device)).unwrap();
     let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json")).unwrap();
     let texts: Vec<String> = photolink_train::data::read_kb(kb)
         .unwrap()

@@ -77,13 +77,9 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
     // The KB is encoded by the text tower the heads were trained with.
     let text_tower = match tuned_text_tower {
         Some(tower) => tower,
-        None => assets::load(
-            models,
-            TowerId::Minilm,
-            Precision::F32,
-            MiniLm::new(&device),
-        )
-        .map_err(TrainError::from)?,
+        None => {
+            assets::load(models, Precision::F32, MiniLm::new(&device)).map_err(TrainError::from)?
+        }
     };
     let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))
         .map_err(TrainError::from)?;

@@ -11,6 +11,7 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 use super::minilm::MAX_TOKENS;
 
 /// A loaded tokenizer, configured for the text tower.
+#[derive(Clone)]
 pub struct TextTokenizer(Tokenizer);
 
 /// A tokenised batch, row-major `[batch, len]`.

@@ -59,27 +59,22 @@ pub fn agreement_table(models: &Path, f16: bool) -> Result<String, CheckError> {
     for pin in pins() {
         let (params, agreement) = match pin.tower {
             TowerId::Facenet => {
-                let net = load(models, pin.tower, precision, FaceNet::new(&device))?;
+                let net = load(models, precision, FaceNet::new(&device))?;
                 let agreement = pollster::block_on(golden::facenet(&net, &device, &faces));
                 (net.num_params(), agreement)
             }
             TowerId::FaceDetector => {
-                let net = load(models, pin.tower, precision, FaceDetector::new(&device))?;
+                let net = load(models, precision, FaceDetector::new(&device))?;
                 let agreement = pollster::block_on(golden::face_detector(&net, &device, &faces));
                 (net.num_params(), agreement)
             }
             TowerId::EfficientnetLite0 => {
-                let net = load(
-                    models,
-                    pin.tower,
-                    precision,
-                    EfficientNetLite0::new(true, &device),
-                )?;
+                let net = load(models, precision, EfficientNetLite0::new(true, &device))?;
                 let agreement = pollster::block_on(golden::efficientnet(&net, &device, &headshot));
                 (net.num_params(), agreement)
             }
             TowerId::Minilm => {
-                let net = load(models, pin.tower, precision, MiniLm::new(&device))?;
+                let net = load(models, precision, MiniLm::new(&device))?;
                 let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))?;
                 (net.num_params(), golden::minilm(&net, &tokenizer, &device))
             }
@@ -125,18 +120,8 @@ pub fn sanity_table(images: &Path, players: usize, models: &Path) -> Result<Stri
         })?);
     }
     let device = Device::flex();
-    let net = load(
-        models,
-        TowerId::Facenet,
-        Precision::F32,
-        FaceNet::new(&device),
-    )?;
-    let detector = load(
-        models,
-        TowerId::FaceDetector,
-        Precision::F32,
-        FaceDetector::new(&device),
-    )?;
+    let net = load(models, Precision::F32, FaceNet::new(&device))?;
+    let detector = load(models, Precision::F32, FaceDetector::new(&device))?;
     let d = pollster::block_on(sanity::descriptor_distances(
         net, &detector, &photos, &device,
     ));

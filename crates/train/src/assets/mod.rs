@@ -6,20 +6,20 @@
 
 pub mod check;
 mod convert;
+mod pretrained;
 pub mod sanity;
 mod tfjs;
+
+pub use pretrained::{Pretrained, Tower, load, load_image_tower, load_part};
 
 use std::fs;
 use std::path::Path;
 
-use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::registry::{PackagePin, RegistryError};
 
-use photolink_core::model::{ImageTower, ImageTowerKind};
-use photolink_core::towers::efficientnet::EfficientNetLite0;
-use photolink_core::towers::facenet::FaceNet;
+use photolink_core::towers::tokenizer::TokenizerError;
 use photolink_core::towers::weights::Precision;
 
 /// The committed pins, compiled in so that the binary and the repo cannot disagree.
@@ -166,8 +166,7 @@ fn make_golden_photos(models: &Path, cache: &Path) -> Result<(), AssetError> {
         (&grid, &pin.pixels_sha256.grid, "grid"),
         (&one, &pin.pixels_sha256.single, "single headshot"),
     ] {
-        let found =
-            photolink_kb::layout::hex(&<sha2::Sha256 as sha2::Digest>::digest(photo.as_rgb8()));
+        let found = photolink_kb::layout::sha256_hex(photo.as_rgb8());
         if &found != expected {
             return Err(AssetError::Convert {
                 tower: format!("golden photos ({name})"),
@@ -239,6 +238,9 @@ pub enum AssetError {
         /// What did not fit.
         detail: String,
     },
+    /// MiniLM's tokenizer does not load.
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
     /// A file-system error.
     #[error("{path}: {source}")]
     Io {
@@ -298,61 +300,6 @@ pub fn fetch_all(
     say("golden photos: composing from the pinned headshots");
     make_golden_photos(models, cache)?;
     Ok(done)
-}
-
-/// Loads tower weights converted by [`fetch_all`] into `module` (an uninitialised architecture).
-pub fn load<M: burn::module::Module>(
-    models: &Path,
-    tower: TowerId,
-    precision: Precision,
-    module: M,
-) -> Result<M, AssetError> {
-    load_part(models, tower, precision, module, &[])
-}
-
-/// Like [`load`], for a module that leaves out the file's tensors under `unused_prefixes`.
-pub fn load_part<M: burn::module::Module>(
-    models: &Path,
-    tower: TowerId,
-    precision: Precision,
-    module: M,
-    unused_prefixes: &[&str],
-) -> Result<M, AssetError> {
-    let path = models.join(tower.name()).join(tower.weight_file(precision));
-    let bytes = fs::read(&path).map_err(|e| AssetError::Io {
-        path: format!("{} (run `photolink assets fetch` first)", path.display()),
-        source: e,
-    })?;
-    photolink_core::towers::weights::load_part(module, bytes, unused_prefixes).map_err(|e| {
-        AssetError::Convert {
-            tower: path.display().to_string(),
-            detail: e.to_string(),
-        }
-    })
-}
-
-/// The pretrained image tower `kind` (f32 weights; EfficientNet without its ImageNet classifier),
-/// on `device`.
-pub fn load_image_tower(
-    models: &Path,
-    kind: ImageTowerKind,
-    device: &Device,
-) -> Result<ImageTower, AssetError> {
-    Ok(match kind {
-        ImageTowerKind::Facenet => ImageTower::Facenet(load(
-            models,
-            TowerId::Facenet,
-            Precision::F32,
-            FaceNet::new(device),
-        )?),
-        ImageTowerKind::EfficientnetLite0 => ImageTower::EfficientnetLite0(load_part(
-            models,
-            TowerId::EfficientnetLite0,
-            Precision::F32,
-            EfficientNetLite0::new(false, device),
-            &["fc."],
-        )?),
-    })
 }
 
 /// Writes `files` as the folder `models/<tower>` atomically: into a temporary sibling, then renamed

@@ -8,7 +8,7 @@ mod package;
 use std::path::{Path, PathBuf};
 
 pub use archive::read_member;
-pub use package::{Client, PackagePin, hex, sha256_file};
+pub use package::{Client, PackagePin, sha256_file};
 
 /// Why a package could not be obtained or read. Each message names the package, what was expected
 /// and what was found, and how to fix it.

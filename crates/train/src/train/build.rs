@@ -4,13 +4,14 @@
 
 use super::*;
 
-/// Where a fine-tuned image tower of [`new_model`] comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ImageWeights {
-    /// The pretrained tower of `config.models`, to train.
-    Pretrained,
-    /// The bare architecture, for a finished run's weights (the whole tower) to be loaded into.
-    Architecture,
+/// Where the fine-tuned towers of [`new_model`] come from.
+#[derive(Clone, Copy)]
+pub(super) enum TowerSource<'a> {
+    /// The pretrained towers, loaded once for the run (on its autodiff device), to train.
+    Pretrained(&'a Pretrained),
+    /// A finished run's: the bare image architecture for its saved tower to be loaded into, and
+    /// the pretrained text tower of `config.models` under its saved stages.
+    Saved,
 }
 
 /// The model `config` trains, on `device`: heads initialised from the seed and, for each tower
@@ -19,23 +20,19 @@ pub(super) enum ImageWeights {
 pub(super) fn new_model(
     config: &TrainConfig,
     device: &Device,
-    image: ImageWeights,
+    towers: TowerSource,
 ) -> Result<DualEncoder, TrainError> {
     let (image_stages, text_stages) = trained_stages(config)?;
-    let tower = match (image_stages, image) {
+    let tower = match (image_stages, towers) {
         (0, _) => None,
-        (_, ImageWeights::Pretrained) => Some(assets::load_image_tower(
-            &config.models,
-            config.image_tower,
-            device,
-        )?),
-        (_, ImageWeights::Architecture) => Some(ImageTower::new(config.image_tower, device)),
+        (_, TowerSource::Pretrained(pretrained)) => Some(pretrained.image.clone()),
+        (_, TowerSource::Saved) => Some(ImageTower::new(config.image_tower, device)),
     };
-    let text_tower = match text_stages {
-        0 => None,
-        _ => Some(assets::load(
+    let text_tower = match (text_stages, towers) {
+        (0, _) => None,
+        (_, TowerSource::Pretrained(pretrained)) => Some(pretrained.text.clone()),
+        (_, TowerSource::Saved) => Some(assets::load(
             &config.models,
-            assets::TowerId::Minilm,
             Precision::F32,
             MiniLm::new(device),
         )?),
@@ -78,6 +75,7 @@ pub(super) fn trained_stages(config: &TrainConfig) -> Result<(usize, usize), Tra
 /// when the text tower is fine-tuned, its entities' tokens and frozen-stage states.
 pub(super) fn load_data(
     config: &TrainConfig,
+    pretrained: &Pretrained,
     device: &Device,
 ) -> Result<(Dataset, LoadReport, Features, Option<TextStates>), TrainError> {
     let (image_stages, text_stages) = trained_stages(config)?;
@@ -97,13 +95,14 @@ pub(super) fn load_data(
             config.view_seed,
             image_stages,
         ),
+        pretrained,
         device,
     )?;
     let text = match text_stages {
         0 => None,
         n => Some(TextStates::compute(
             &dataset,
-            &config.models,
+            pretrained,
             minilm::STAGES - n,
             device,
         )?),

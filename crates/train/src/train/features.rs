@@ -18,16 +18,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::assets::{self, TowerId};
+use crate::assets::Pretrained;
 use crate::data::{AugmentConfig, Augmenter, Dataset, Split, entity_text};
 use crate::text_encoder::{self, TextEncoder, VectorCache};
 use photolink_core::linker;
 use photolink_core::model::{ImageTowerKind, TextInput};
 use photolink_core::photo::{DecodeLimits, Photo};
-use photolink_core::towers::face_detector::FaceDetector;
-use photolink_core::towers::minilm::{HIDDEN, MiniLm};
-use photolink_core::towers::tokenizer::TextTokenizer;
-use photolink_core::towers::weights::Precision;
+use photolink_core::towers::minilm::HIDDEN;
 use photolink_kb::layout::hex;
 
 use super::TrainError;
@@ -112,6 +109,7 @@ pub fn load_or_compute(
     data_dir: &Path,
     models: &Path,
     key_parts: (ImageTowerKind, usize, &AugmentConfig, u64, usize),
+    pretrained: &Pretrained,
     device: &Device,
 ) -> Result<Features, TrainError> {
     let (tower, views, augment, seed, trained_stages) = key_parts;
@@ -128,7 +126,7 @@ pub fn load_or_compute(
     if let Some(features) = read(&path, &key_json) {
         return Ok(features);
     }
-    let features = compute(dataset, models, &key, device)?;
+    let features = compute(dataset, &key, pretrained, device)?;
     write(&path, &key_json, &features)?;
     Ok(features)
 }
@@ -171,35 +169,27 @@ fn progress(len: usize, what: &str) -> ProgressBar {
 
 fn compute(
     dataset: &Dataset,
-    models: &Path,
     key: &FeatureKey,
+    pretrained: &Pretrained,
     device: &Device,
 ) -> Result<Features, TrainError> {
-    let tower = assets::load_image_tower(models, key.tower, device)?;
+    let tower = &pretrained.image;
     let stages = key.tower.stages();
     let cut = stages - key.trained_stages.min(stages);
     // Person benchmarks look at faces, as the linker does.
-    let detector = match key.tower {
-        ImageTowerKind::Facenet => Some(assets::load(
-            models,
-            TowerId::FaceDetector,
-            Precision::F32,
-            FaceDetector::new(device),
-        )?),
-        ImageTowerKind::EfficientnetLite0 => None,
-    };
+    let detector = pretrained.detector.as_ref();
     let limits = DecodeLimits::default();
     let mut augmenter = Augmenter::new(key.augment.clone(), key.seed)?;
 
     let subject = |photo: &Photo| -> Photo {
-        let bbox = pollster::block_on(linker::main_subject(detector.as_ref(), photo, device));
+        let bbox = pollster::block_on(linker::main_subject(detector, photo, device));
         let rect = bbox
             .clamp(photo.width(), photo.height())
             .expect("main_subject returns a box inside the photo");
         photo.crop(rect)
     };
     let embed =
-        |crops: &[Photo]| pollster::block_on(linker::tower_stages(&tower, crops, 0..cut, device));
+        |crops: &[Photo]| pollster::block_on(linker::tower_stages(tower, crops, 0..cut, device));
     // The shape of a row, from one probe through the frozen stages (whatever the splits hold).
     let shape = {
         let side = key.tower.input_size();
@@ -257,14 +247,12 @@ fn compute(
     let dev = held_out(Split::Dev, "dev photos")?;
     let test = held_out(Split::Test, "test photos")?;
 
-    let text_tower = assets::load(models, TowerId::Minilm, Precision::F32, MiniLm::new(device))?;
-    let tokenizer = TextTokenizer::from_file(&models.join("minilm").join("tokenizer.json"))?;
     let texts: Vec<String> = dataset.entities().iter().map(entity_text).collect();
     let bar = progress(texts.len(), "entity texts");
-    let mut cache = VectorCache::open(&text_encoder::default_cache_dir(), &text_tower)?;
+    let mut cache = VectorCache::open(&text_encoder::default_cache_dir(), &pretrained.text)?;
     let encoder = TextEncoder {
-        tower: &text_tower,
-        tokenizer: &tokenizer,
+        tower: &pretrained.text,
+        tokenizer: &pretrained.tokenizer,
         device,
     };
     let text = encoder.encode(&texts, Some(&mut cache), &|n| bar.inc(n as u64))?;
@@ -383,11 +371,11 @@ impl TextStates {
     /// `0..first_trained` on them.
     pub fn compute(
         dataset: &Dataset,
-        models: &Path,
+        pretrained: &Pretrained,
         first_trained: usize,
         device: &Device,
     ) -> Result<Self, TrainError> {
-        let tokenizer = TextTokenizer::from_file(&models.join("minilm").join("tokenizer.json"))?;
+        let tokenizer = &pretrained.tokenizer;
         let texts: Vec<String> = dataset.entities().iter().map(entity_text).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let tokens = tokenizer.encode(&refs)?;
@@ -408,7 +396,7 @@ impl TextStates {
         if first_trained == 0 {
             return Ok(text);
         }
-        let tower = assets::load(models, TowerId::Minilm, Precision::F32, MiniLm::new(device))?;
+        let tower = &pretrained.text;
         let bar = progress(texts.len(), "entity tokens");
         let mut states = vec![0f32; texts.len() * len * HIDDEN];
         let entities: Vec<usize> = (0..texts.len()).collect();

@@ -47,7 +47,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::assets;
-use crate::assets::AssetError;
+use crate::assets::{AssetError, Pretrained};
 use crate::data::{AugmentConfig, DataError, Dataset, LoadReport, Split};
 use crate::loss::{self, MemoryBank};
 use photolink_core::backend::Compute;
@@ -145,11 +145,14 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
         Compute::gpu_or_cpu()
     };
     eprintln!("train: {} on {}", config.losses.label(), compute.info);
-    let (dataset, report, features, text) = load_data(config, &compute.device)?;
-    let context = Context::new(&dataset, &features, text.as_ref(), config.image_tower);
-
     let device = compute.device.clone().autodiff();
-    let mut model = new_model(config, &device, ImageWeights::Pretrained)?;
+    // Loaded once, on the autodiff device the fine-tuned stages train on; the frozen computations
+    // use the same towers without autodiff.
+    let pretrained = Pretrained::load(&config.models, config.image_tower, &device)?;
+    let (dataset, report, features, text) =
+        load_data(config, &pretrained.valid(), &compute.device)?;
+    let context = Context::new(&dataset, &features, text.as_ref(), config.image_tower);
+    let mut model = new_model(config, &device, TowerSource::Pretrained(&pretrained))?;
     let mut optimizers = Optimizers::new(config);
     let mut progress = Progress {
         epochs_done: 0,

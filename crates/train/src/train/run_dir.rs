@@ -127,7 +127,8 @@ pub struct FinishedRun {
 
 /// The finished run in `run_dir`, on `device`.
 pub fn finished_run(run_dir: &Path, device: &Device) -> Result<FinishedRun, TrainError> {
-    let (config, model) = finished_model(run_dir, device)?;
+    let config = read_config(run_dir)?;
+    let model = finished_model(&config, run_dir, device, TowerSource::Saved)?;
     Ok(FinishedRun {
         config,
         heads: model.heads,
@@ -136,18 +137,22 @@ pub fn finished_run(run_dir: &Path, device: &Device) -> Result<FinishedRun, Trai
     })
 }
 
+/// The `config.json` of the run in `run_dir`.
+pub(super) fn read_config(run_dir: &Path) -> Result<TrainConfig, TrainError> {
+    let path = run_dir.join("config.json");
+    serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
+        .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))
+}
+
+/// The trained model of the run in `run_dir`: its towers come from `towers`, and the weights the
+/// run saved are loaded over them.
 pub(super) fn finished_model(
+    config: &TrainConfig,
     run_dir: &Path,
     device: &Device,
-) -> Result<(TrainConfig, DualEncoder), TrainError> {
-    let path = run_dir.join("config.json");
-    let config: TrainConfig =
-        serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
-            .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
-    // The architecture only: the trained weights are loaded next.
-    let model = new_model(&config, device, ImageWeights::Architecture)?;
-    let model = load_model(model, run_dir)?;
-    Ok((config, model))
+    towers: TowerSource,
+) -> Result<DualEncoder, TrainError> {
+    load_model(new_model(config, device, towers)?, run_dir)
 }
 
 /// A finished run with everything needed to evaluate it: its config, data, cached features and
@@ -166,8 +171,15 @@ impl LoadedRun {
     /// Loads `run_dir` (computing the features if their cache is gone).
     pub fn open(run_dir: &Path) -> Result<Self, TrainError> {
         let device = Compute::cpu().device;
-        let (config, model) = finished_model(run_dir, &device)?;
-        let (dataset, _, features, text) = load_data(&config, &device)?;
+        let config = read_config(run_dir)?;
+        let pretrained = Pretrained::load(&config.models, config.image_tower, &device)?;
+        let model = finished_model(
+            &config,
+            run_dir,
+            &device,
+            TowerSource::Pretrained(&pretrained),
+        )?;
+        let (dataset, _, features, text) = load_data(&config, &pretrained, &device)?;
         Ok(Self {
             config,
             dataset,

@@ -33,8 +33,9 @@ use crate::data::augment::{
     AugmentConfig, BlurConfig, CropConfig, JitterConfig, JpegConfig, augment,
 };
 use crate::data::format::{Entity, Mention, Split};
-use crate::registry::{Client, PackagePin, hex};
+use crate::registry::{Client, PackagePin};
 use photolink_core::photo::{DecodeLimits, Photo, decode, resize_bicubic};
+use photolink_kb::layout::hex;
 
 /// Bumped whenever this builder would write different data from the same package.
 pub(super) const RECIPE: u32 = 1;
