@@ -138,6 +138,26 @@ pub enum DataAction {
         #[arg(long, default_value = "data")]
         out: PathBuf,
     },
+    /// Make a WikiPerson folder (the paper's benchmark: <dir>/images/ and its annotation files)
+    /// ready for `photolink train --data <dir>`: writes <dir>/mentions.jsonl and <dir>/kb.jsonl.
+    ImportWikiperson {
+        /// The benchmark folder; its photos are in <dir>/images/.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The knowledge base, in kb.jsonl form (one Wikidata entity per line: id, name,
+        /// description).
+        #[arg(long)]
+        kb: PathBuf,
+        /// The training split's annotations (JSON Lines or one JSON array).
+        #[arg(long)]
+        train: PathBuf,
+        /// The dev split's annotations.
+        #[arg(long)]
+        dev: PathBuf,
+        /// The test split's annotations.
+        #[arg(long)]
+        test: PathBuf,
+    },
 }
 
 /// `photolink eval`.

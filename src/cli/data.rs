@@ -1,7 +1,7 @@
-//! `photolink data`: build a benchmark from registry packages.
+//! `photolink data`: build a benchmark from registry packages, or import WikiPerson's.
 
 use anyhow::Result;
-use photolink_train::data;
+use photolink_train::data::{self, Split, wikiperson};
 use photolink_train::registry;
 
 use super::args::DataAction;
@@ -13,6 +13,26 @@ pub fn run(action: DataAction) -> Result<()> {
             let cache = registry::default_cache();
             let report = data::prepare::run(name.0, &out, &cache, |line| println!("data: {line}"))?;
             println!("{report}");
+        }
+        DataAction::ImportWikiperson {
+            dir,
+            kb,
+            train,
+            dev,
+            test,
+        } => {
+            let splits = [
+                (Split::Train, train.as_path()),
+                (Split::Dev, dev.as_path()),
+                (Split::Test, test.as_path()),
+            ];
+            for report in wikiperson::import(&dir, &kb, &splits)? {
+                println!("data: {report}");
+            }
+            println!(
+                "data: wrote {} and its kb.jsonl",
+                dir.join("mentions.jsonl").display()
+            );
         }
     }
     Ok(())

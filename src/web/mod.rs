@@ -81,10 +81,12 @@ impl LinkRequest {
         serde_wasm_bindgen::from_value(options).map_err(|e| error(format!("{what} options: {e}")))
     }
 
-    /// The drawn box, if any.
-    fn bbox(&self) -> Option<BoundingBox> {
+    /// The drawn box, if any, checked as the command line checks `--box`.
+    fn bbox(&self) -> Result<Option<BoundingBox>, JsError> {
         self.bbox
-            .map(|[x1, y1, x2, y2]| BoundingBox { x1, y1, x2, y2 })
+            .map(BoundingBox::from_corners)
+            .transpose()
+            .map_err(error)
     }
 }
 
@@ -159,7 +161,7 @@ impl WebLinker {
         let photo = decode(&image, &DecodeLimits::default()).map_err(error)?;
         let options = LinkOptions {
             k: request.k.clamp(1, 100),
-            bbox: request.bbox(),
+            bbox: request.bbox()?,
         };
         let inner = self
             .inner
@@ -191,7 +193,7 @@ impl WebLinker {
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         let options = LinkOptions {
             k: 1,
-            bbox: request.bbox(),
+            bbox: request.bbox()?,
         };
         let subjects: Vec<EmbeddedSubject> = inner
             .subject_vectors(&photo, options)

@@ -5,7 +5,7 @@
 //! bundle-level transform: `y = (x − offset) / dim_scale` per dimension ([`Quantization`]), then
 //! `scale = max|y| / 127`, `q = round(y / scale)`. Measured against plain per-vector int8,
 //! per-dimension scales, RMS instead of max, MSE-optimal clipping and int8 queries
-//! (`docs/results/kb-quantization.md`, from the ignored test `quantization_study` in `tests.rs`;
+//! (`docs/results/kb-quantization.md`, from `examples/kb_studies.rs quantization`;
 //! N = 120,000, dim 256, 1,000 queries): all schemes agree with exact f32 search on ≥ 99.9 % of
 //! entity-like queries on isotropic and clustered data, but on anisotropic data with outlier
 //! dimensions (as in transformer embeddings) plain per-vector int8 drops to 96.0 % top-1 agreement

@@ -59,7 +59,7 @@ pub enum ExportError {
 }
 
 fn io(path: &Path, e: std::io::Error) -> ExportError {
-    ExportError::Train(TrainError::Run(format!("{}: {e}", path.display())))
+    ExportError::Train(TrainError::io(path, e))
 }
 
 /// Writes the bundle of `options.run` for `options.kb` into `options.out`.
@@ -93,7 +93,7 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         projection: heads.image.clone(),
     };
     let burnpack = |p: Precision| {
-        weights::to_burnpack(&image, p).map_err(|e| TrainError::Run(format!("image weights: {e}")))
+        weights::to_burnpack(&image, p).map_err(|e| TrainError::weights("image weights", e))
     };
     let (image_f32, image_f16) = (burnpack(Precision::F32)?, burnpack(Precision::F16)?);
 

@@ -31,13 +31,15 @@ pub const CONFIG_VERSION: u32 = 1;
 impl LinkerConfig {
     /// Parses and checks `linker.json`.
     pub fn parse(bytes: &[u8]) -> Result<Self, LinkError> {
-        let config: LinkerConfig = serde_json::from_slice(bytes)
-            .map_err(|e| LinkError::Bundle(format!("linker.json: {e}")))?;
+        let config: LinkerConfig =
+            serde_json::from_slice(bytes).map_err(|e| LinkError::Config {
+                reason: e.to_string(),
+            })?;
         if config.format != CONFIG_FORMAT || config.version != CONFIG_VERSION {
-            return Err(LinkError::Bundle(format!(
-                "linker.json is {} version {}, this page reads {CONFIG_FORMAT} version {CONFIG_VERSION}",
-                config.format, config.version
-            )));
+            return Err(LinkError::ConfigVersion {
+                format: config.format,
+                version: config.version,
+            });
         }
         Ok(config)
     }

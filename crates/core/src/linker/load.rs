@@ -61,7 +61,7 @@ pub async fn load<T: Transport>(
         manifest
             .file(role)
             .cloned()
-            .ok_or_else(|| LinkError::Bundle(format!("the manifest lists no {role} file")))
+            .ok_or(LinkError::MissingFile(role))
     };
     let config_bytes = transport
         .file(&listed(Role::LinkerConfig)?, LoadPhase::Config)
@@ -93,9 +93,12 @@ pub async fn load<T: Transport>(
     let weights = BundleWeights { image, detector };
     let mut linker = Linker::new(compute, manifest.clone(), config, weights)?;
     for entry in &shards {
-        let meta_entry = manifest
-            .metadata_for(entry)
-            .ok_or_else(|| LinkError::Bundle(format!("{} has no metadata file", entry.path)))?;
+        let meta_entry =
+            manifest
+                .metadata_for(entry)
+                .ok_or_else(|| LinkError::MissingMetadata {
+                    shard: entry.path.clone(),
+                })?;
         let bytes = transport.file(entry, LoadPhase::KnowledgeBase).await?;
         let mut shard = Shard::parse(bytes, entry, manifest.dim)?;
         if let Some(r) = manifest.refinement_for(entry) {

@@ -33,9 +33,54 @@ pub enum LinkError {
     /// The photo is unusable.
     #[error(transparent)]
     Photo(#[from] PhotoError),
-    /// A bundle file is missing, damaged or inconsistent.
-    #[error("bundle: {0}")]
-    Bundle(String),
+    /// The manifest lists no file of a role the linker needs.
+    #[error("bundle: the manifest lists no {0} file")]
+    MissingFile(Role),
+    /// A shard has no metadata file.
+    #[error("bundle: {shard} has no metadata file")]
+    MissingMetadata {
+        /// The shard.
+        shard: String,
+    },
+    /// A search hit has no metadata record.
+    #[error("bundle: no metadata for entity {index}")]
+    MissingEntity {
+        /// The entity's global index.
+        index: u64,
+    },
+    /// `linker.json` cannot be read.
+    #[error("bundle: linker.json: {reason}")]
+    Config {
+        /// Why.
+        reason: String,
+    },
+    /// `linker.json` is another format or version.
+    #[error(
+        "bundle: linker.json is {format} version {version}, this page reads {CONFIG_FORMAT} version {CONFIG_VERSION}"
+    )]
+    ConfigVersion {
+        /// The file's format.
+        format: String,
+        /// The file's version.
+        version: u32,
+    },
+    /// A person bundle without its face detector.
+    #[error("bundle: a person bundle needs the face detector's weights")]
+    NoDetector,
+    /// Preprocessed pixels of the wrong size.
+    #[error("{values} values are not 1 to {BATCH} images of 3×{side}×{side}")]
+    PixelCount {
+        /// Values given.
+        values: usize,
+        /// The image tower's input side.
+        side: usize,
+    },
+    /// The backend could not hand the embedding back.
+    #[error("reading the image embedding back: {0}")]
+    Readback(String),
+    /// The embedding holds NaN or infinity.
+    #[error("the image embedding is not finite: the weights are damaged or the backend failed")]
+    NonFinite,
     /// The KB shards or their manifest were refused.
     #[error(transparent)]
     Kb(#[from] KbError),
@@ -120,9 +165,9 @@ impl Linker {
         config: LinkerConfig,
         weights: BundleWeights,
     ) -> Result<Self, LinkError> {
-        let paired = manifest.file(Role::ImageF32).ok_or_else(|| {
-            LinkError::Bundle(format!("the manifest lists no {} file", Role::ImageF32))
-        })?;
+        let paired = manifest
+            .file(Role::ImageF32)
+            .ok_or(LinkError::MissingFile(Role::ImageF32))?;
         manifest.check_model(&paired.sha256, config.dim)?;
         let device = &compute.device;
         let image = weights::load(
@@ -132,9 +177,7 @@ impl Linker {
         let detector = match (config.faces, &weights.detector) {
             (true, Some(bytes)) => Some(weights::load(FaceDetector::new(device), bytes.clone())?),
             (true, None) => {
-                return Err(LinkError::Bundle(
-                    "a person bundle needs the face detector's weights".into(),
-                ));
+                return Err(LinkError::NoDetector);
             }
             (false, _) => None,
         };
@@ -256,10 +299,10 @@ impl Linker {
         let per_image = 3 * side * side;
         let n = pixels.len() / per_image;
         if n == 0 || n > BATCH || !pixels.len().is_multiple_of(per_image) {
-            return Err(LinkError::Bundle(format!(
-                "{} values are not 1 to {BATCH} images of 3×{side}×{side}",
-                pixels.len()
-            )));
+            return Err(LinkError::PixelCount {
+                values: pixels.len(),
+                side,
+            });
         }
         let images = Tensor::from_data(
             TensorData::new(pixels, [n, 3, side, side]),
@@ -270,15 +313,12 @@ impl Linker {
             .embed(images)
             .into_data_async()
             .await
-            .map_err(|e| LinkError::Bundle(format!("reading the image embedding back: {e:?}")))?;
+            .map_err(|e| LinkError::Readback(format!("{e:?}")))?;
         let values = data
             .try_into_vec_as::<f32>()
-            .map_err(|e| LinkError::Bundle(format!("image embedding: {e:?}")))?;
+            .map_err(|e| LinkError::Readback(format!("{e:?}")))?;
         if values.iter().any(|v| !v.is_finite()) {
-            return Err(LinkError::Bundle(
-                "the image embedding is not finite: the weights are damaged or the backend failed"
-                    .into(),
-            ));
+            return Err(LinkError::NonFinite);
         }
         Ok(values)
     }
@@ -298,9 +338,7 @@ impl Linker {
                     .metadata
                     .iter()
                     .find_map(|m| m.get(hit.index))
-                    .ok_or_else(|| {
-                        LinkError::Bundle(format!("no metadata for entity {}", hit.index))
-                    })?;
+                    .ok_or(LinkError::MissingEntity { index: hit.index })?;
                 Ok(to_match(meta, hit.score))
             })
             .collect()

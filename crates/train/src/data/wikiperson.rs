@@ -200,6 +200,28 @@ pub fn convert(
     Ok((mentions, report))
 }
 
+/// A WikiPerson benchmark folder made ready for `photolink train`: the annotation files of each split
+/// are converted into `<dir>/mentions.jsonl` (boxes clamped to the images in `<dir>/images/`), and
+/// the KB is checked and written as `<dir>/kb.jsonl`. One report per split comes back.
+pub fn import(
+    dir: &Path,
+    kb: &Path,
+    annotations: &[(Split, &Path)],
+) -> Result<Vec<WikiPersonReport>, DataError> {
+    let entities = super::format::read_kb(kb)?;
+    let images = dir.join("images");
+    let mut mentions = Vec::new();
+    let mut reports = Vec::new();
+    for &(split, file) in annotations {
+        let (converted, report) = convert(file, &images, split)?;
+        mentions.extend(converted);
+        reports.push(report);
+    }
+    super::format::write_kb(&dir.join("kb.jsonl"), &entities)?;
+    super::format::write_mentions(&dir.join("mentions.jsonl"), &mentions)?;
+    Ok(reports)
+}
+
 /// The records of a file with the line each starts on.
 pub fn read_records(path: &Path) -> Result<Vec<(usize, WikiPersonRecord)>, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
@@ -405,6 +427,59 @@ mod tests {
         assert_eq!(
             report.skipped[&WikiPersonSkip::BoxOutsideImage].examples,
             vec!["line 3: [90, 1, 99, 9] in 462710.jpg (80×60)".to_string()]
+        );
+    }
+
+    #[test]
+    fn imports_a_benchmark_folder_that_loads_as_a_dataset() {
+        let dir = TestDir::new();
+        let images = dir.path().join("images");
+        std::fs::create_dir_all(&images).unwrap();
+        fixture(&images);
+        let kb = dir.path().join("wikidata.jsonl");
+        std::fs::write(
+            &kb,
+            concat!(
+                r#"{"id": "Q1", "name": "Ada", "description": "a mathematician"}"#,
+                "\n",
+                r#"{"id": "Q2", "name": "Alan", "description": "a logician"}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let line = |id: u32, wikiid: &str| {
+            format!(
+                r#"{{"id": {id}, "image": "462710.jpg", "boundingbox": "[1, 2, 30, 40]", "wikiid": "{wikiid}"}}"#
+            )
+        };
+        let train = dir.path().join("train.json");
+        std::fs::write(&train, [line(0, "Q1"), line(1, "Q2")].join("\n")).unwrap();
+        let test = dir.path().join("test.json");
+        std::fs::write(&test, format!("[{}]", line(2, "Q2"))).unwrap();
+        let reports = import(
+            dir.path(),
+            &kb,
+            &[(Split::Train, &train), (Split::Test, &test)],
+        )
+        .unwrap();
+        assert_eq!(
+            reports.iter().map(|r| r.converted).collect::<Vec<_>>(),
+            [2, 1]
+        );
+        let (dataset, load) = super::super::format::Dataset::load(
+            &dir.path().join("kb.jsonl"),
+            &dir.path().join("mentions.jsonl"),
+            &images,
+        )
+        .unwrap();
+        assert_eq!(dataset.entities().len(), 2);
+        assert_eq!(dataset.split(Split::Train).count(), 2);
+        assert_eq!(dataset.split(Split::Test).count(), 1);
+        assert_eq!(load.skipped_total(), 0);
+        let test_mention = dataset.split(Split::Test).next().unwrap();
+        assert_eq!(
+            (test_mention.entity.as_str(), test_mention.bbox),
+            ("Q2", Some(bbox(1.0, 2.0, 30.0, 40.0)))
         );
     }
 

@@ -22,7 +22,7 @@ pub(super) fn new_model(
     device: &Device,
     towers: TowerSource,
 ) -> Result<DualEncoder, TrainError> {
-    let (image_stages, text_stages) = trained_stages(config)?;
+    let (image_stages, text_stages) = stage_counts(config)?;
     let tower = match (image_stages, towers) {
         (0, _) => None,
         (_, TowerSource::Pretrained(pretrained)) => Some(pretrained.image.clone()),
@@ -52,21 +52,25 @@ pub(super) fn new_model(
 }
 
 /// Stages of the image and of the text tower that `config` fine-tunes, checked against the towers.
-pub(super) fn trained_stages(config: &TrainConfig) -> Result<(usize, usize), TrainError> {
+pub(super) fn stage_counts(config: &TrainConfig) -> Result<(usize, usize), TrainError> {
     let stages = config.image_tower.stages();
     if config.unfreeze_image > stages {
-        return Err(TrainError::Run(format!(
-            "--unfreeze-image {}: {} has {stages} stages",
-            config.unfreeze_image,
-            config.image_tower.name()
-        )));
+        return Err(TrainError::TooManyStages {
+            option: "image",
+            asked: config.unfreeze_image,
+            tower: config.image_tower.name(),
+            stages,
+            detail: "",
+        });
     }
     if config.unfreeze_text > minilm::STAGES {
-        return Err(TrainError::Run(format!(
-            "--unfreeze-text {}: minilm has {} stages (the embeddings and 6 layers)",
-            config.unfreeze_text,
-            minilm::STAGES
-        )));
+        return Err(TrainError::TooManyStages {
+            option: "text",
+            asked: config.unfreeze_text,
+            tower: "minilm",
+            stages: minilm::STAGES,
+            detail: " (the embeddings and 6 layers)",
+        });
     }
     Ok((config.unfreeze_image, config.unfreeze_text))
 }
@@ -78,7 +82,7 @@ pub(super) fn load_data(
     pretrained: &Pretrained,
     device: &Device,
 ) -> Result<(Dataset, LoadReport, Features, Option<TextStates>), TrainError> {
-    let (image_stages, text_stages) = trained_stages(config)?;
+    let (image_stages, text_stages) = stage_counts(config)?;
     let (dataset, report) = Dataset::load(
         &config.data.join("kb.jsonl"),
         &config.data.join("mentions.jsonl"),

@@ -149,6 +149,8 @@ pub(super) fn default_text_learning_rate() -> f64 {
 impl TrainConfig {
     /// The defaults of `paper.md` for a benchmark folder.
     pub fn new(data: PathBuf, image_tower: ImageTowerKind) -> Self {
+        // The heads' defaults (dimension, τ) are the model's, written once there.
+        let heads = HeadsConfig::new(image_tower);
         Self {
             data,
             models: PathBuf::from("models"),
@@ -162,8 +164,8 @@ impl TrainConfig {
             lambda_hard: 0.5,
             hard_k: 8,
             memory_bank: 0,
-            dim: 256,
-            temperature: 0.07,
+            dim: heads.dim,
+            temperature: heads.temperature,
             epochs: 30,
             batch_size: 32,
             learning_rate: 1e-3,

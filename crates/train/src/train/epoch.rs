@@ -52,7 +52,8 @@ pub(super) fn run_epoch(
     let mut rng = SplitMix64::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let plan = batches(&ctx.train_entities, config.batch_size, &mut rng);
     let f = ctx.features;
-    let dim = f.dim;
+    // Values of one cached view (the frozen stages' output), not the shared space's `config.dim`.
+    let view_len = f.dim;
     let mut bank = MemoryBank::new(config.memory_bank, config.dim);
     let (mut sum, mut sum_cm, mut sum_self, mut sum_hard) = (0.0, 0.0, 0.0, 0.0);
     let mut images = 0usize;
@@ -61,7 +62,10 @@ pub(super) fn run_epoch(
         let b = batch.len();
         let entities: Vec<usize> = batch.iter().map(|&m| ctx.train_entities[m]).collect();
         // Two different cached views of each photo.
-        let (mut a, mut v) = (Vec::with_capacity(b * dim), Vec::with_capacity(b * dim));
+        let (mut a, mut v) = (
+            Vec::with_capacity(b * view_len),
+            Vec::with_capacity(b * view_len),
+        );
         for &m in batch {
             let first = rng.below(f.views as u64) as usize;
             let second =

@@ -25,9 +25,48 @@ pub enum TrainError {
         /// The error.
         source: std::io::Error,
     },
-    /// The run folder holds something this run cannot continue from.
-    #[error("{0}")]
-    Run(String),
+    /// `--out` already holds a run, and `--resume` was not given.
+    #[error("{dir} already holds a run: pass --resume to continue it, or choose another --out")]
+    RunExists {
+        /// The run folder.
+        dir: String,
+    },
+    /// `--resume` with options other than the run's own.
+    #[error("{dir} was started with another configuration; resume it with the same options")]
+    ConfigChanged {
+        /// The run folder.
+        dir: String,
+    },
+    /// A file of the run folder (config, progress) is not what this build writes.
+    #[error("{path}: {reason}")]
+    RunFile {
+        /// The file.
+        path: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// Saved weights (a model, an optimiser's state) could not be written or read.
+    #[error("{what}: {reason}")]
+    Weights {
+        /// The weights, or their file.
+        what: String,
+        /// burn's words.
+        reason: String,
+    },
+    /// More stages to fine-tune than the tower has.
+    #[error("--unfreeze-{option} {asked}: {tower} has {stages} stages{detail}")]
+    TooManyStages {
+        /// `image` or `text`.
+        option: &'static str,
+        /// Stages asked for.
+        asked: usize,
+        /// The tower.
+        tower: &'static str,
+        /// Its stages.
+        stages: usize,
+        /// What the stages are, when it helps.
+        detail: &'static str,
+    },
     /// The loss stopped being a number.
     #[error(
         "the loss became {value} at epoch {epoch}, step {step}: lower the learning rate or check the inputs"
@@ -43,6 +82,20 @@ pub enum TrainError {
 }
 
 impl TrainError {
+    pub(crate) fn run_file(path: &Path, reason: impl std::fmt::Display) -> Self {
+        TrainError::RunFile {
+            path: path.display().to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn weights(what: impl std::fmt::Display, reason: impl std::fmt::Debug) -> Self {
+        TrainError::Weights {
+            what: what.to_string(),
+            reason: format!("{reason:?}"),
+        }
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         TrainError::Io {
             path: path.display().to_string(),

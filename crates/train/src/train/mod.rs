@@ -120,18 +120,13 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
         let saved: TrainConfig = serde_json::from_slice(
             &fs::read(&config_path).map_err(|e| TrainError::io(&config_path, e))?,
         )
-        .map_err(|e| TrainError::Run(format!("{}: {e}", config_path.display())))?;
+        .map_err(|e| TrainError::run_file(&config_path, e))?;
+        let dir = run_dir.display().to_string();
         if !resume {
-            return Err(TrainError::Run(format!(
-                "{} already holds a run: pass --resume to continue it, or choose another --out",
-                run_dir.display()
-            )));
+            return Err(TrainError::RunExists { dir });
         }
         if &saved != config {
-            return Err(TrainError::Run(format!(
-                "{} was started with another configuration; resume it with the same options",
-                run_dir.display()
-            )));
+            return Err(TrainError::ConfigChanged { dir });
         }
     }
     write_atomic(
@@ -163,7 +158,7 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
         optimizers = optimizers.load(&checkpoint)?;
         let path = checkpoint.join("progress.json");
         progress = serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
-            .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+            .map_err(|e| TrainError::run_file(&path, e))?;
         eprintln!("train: resuming after epoch {}", progress.epochs_done);
     }
 

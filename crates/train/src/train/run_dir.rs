@@ -31,7 +31,7 @@ pub(super) fn save_module<M: Module>(module: &M, dir: &Path, file: &str) -> Resu
     module
         .clone()
         .save_file(&tmp)
-        .map_err(|e| TrainError::Run(format!("saving {file}: {e:?}")))?;
+        .map_err(|e| TrainError::weights(format!("saving {file}"), e))?;
     // burn writes the file itself; make it durable before the rename, as `atomic_file` does.
     fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
@@ -43,7 +43,7 @@ pub(super) fn save_module<M: Module>(module: &M, dir: &Path, file: &str) -> Resu
 pub(super) fn load_model(model: DualEncoder, dir: &Path) -> Result<DualEncoder, TrainError> {
     let path = dir.join("heads.bpk");
     let heads = model.heads.try_load_file(&path).map_err(|e| {
-        TrainError::Run(format!("{}: {e:?} (is the run finished?)", path.display()))
+        TrainError::weights(format!("{} (is the run finished?)", path.display()), e)
     })?;
     Ok(DualEncoder {
         heads,
@@ -69,7 +69,7 @@ pub(super) fn load_module<M: Module>(module: M, dir: &Path, file: &str) -> Resul
     let path = dir.join(file);
     module
         .try_load_file(&path)
-        .map_err(|e| TrainError::Run(format!("{}: {e:?}", path.display())))
+        .map_err(|e| TrainError::weights(path.display(), e))
 }
 
 /// Replaces `path` with `bytes` through the workspace's one atomic write (fsync, then rename).
@@ -141,7 +141,7 @@ pub fn finished_run(run_dir: &Path, device: &Device) -> Result<FinishedRun, Trai
 pub(super) fn read_config(run_dir: &Path) -> Result<TrainConfig, TrainError> {
     let path = run_dir.join("config.json");
     serde_json::from_slice(&fs::read(&path).map_err(|e| TrainError::io(&path, e))?)
-        .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))
+        .map_err(|e| TrainError::run_file(&path, e))
 }
 
 /// The trained model of the run in `run_dir`: its towers come from `towers`, and the weights the

@@ -188,7 +188,7 @@ impl Optimizers {
         ] {
             optimizer
                 .save(dir.join(file))
-                .map_err(|e| TrainError::Run(format!("saving the optimiser: {e:?}")))?;
+                .map_err(|e| TrainError::weights("saving the optimiser", e))?;
         }
         Ok(())
     }
@@ -197,7 +197,7 @@ impl Optimizers {
         let load = |optimizer: burn::optim::ModuleOptimizer, file: &str| {
             optimizer
                 .load(dir.join(file))
-                .map_err(|e| TrainError::Run(format!("checkpoint {file}: {e:?}")))
+                .map_err(|e| TrainError::weights(format!("checkpoint {file}"), e))
         };
         // Checkpoints of runs from before fine-tuning existed have no tower optimisers.
         let load_if_saved = |optimizer: burn::optim::ModuleOptimizer, file: &str| {
