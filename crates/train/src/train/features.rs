@@ -45,8 +45,9 @@ pub struct FeatureKey {
     /// Stages at the end of the image tower that are fine-tuned: the cache then holds the input of
     /// the first of them instead of the features. Left out of the key when 0 (a frozen tower), so
     /// caches made before fine-tuning existed stay valid.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub trained_stages: usize,
+    // The key's JSON keeps its old field name, so existing caches stay valid.
+    #[serde(default, skip_serializing_if = "is_zero", rename = "trained_stages")]
+    pub tuned_stage_count: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -112,14 +113,14 @@ pub fn load_or_compute(
     pretrained: &Pretrained,
     device: &Device,
 ) -> Result<Features, TrainError> {
-    let (tower, views, augment, seed, trained_stages) = key_parts;
+    let (tower, views, augment, seed, tuned_stage_count) = key_parts;
     let key = FeatureKey {
         tower,
         inputs: input_digest(data_dir, models, tower)?,
         views,
         augment: augment.clone(),
         seed,
-        trained_stages,
+        tuned_stage_count,
     };
     let key_json = serde_json::to_vec(&key).expect("plain data serialises");
     let path = cache_path(data_dir, tower, &key_json);
@@ -175,7 +176,7 @@ fn compute(
 ) -> Result<Features, TrainError> {
     let tower = &pretrained.image;
     let stages = key.tower.stages();
-    let cut = stages - key.trained_stages.min(stages);
+    let cut = stages - key.tuned_stage_count.min(stages);
     // Person benchmarks look at faces, as the linker does.
     let detector = pretrained.detector.as_ref();
     let limits = DecodeLimits::default();
