@@ -1,15 +1,11 @@
 //! The `photolink` binary: the command line of `src/cli/`, native only. For `wasm32` (where cargo
-//! still builds it when testing the crate) it is an empty shell; the page's side is the library's
-//! `src/web/`.
+//! still builds it when testing the crate) `cli` is an empty shell; the page's side is the
+//! library's `src/web/`.
 
 // The one target fence of the binary.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg_attr(target_arch = "wasm32", path = "cli/absent.rs")]
 mod cli;
 
-#[cfg(not(target_arch = "wasm32"))]
-fn main() -> anyhow::Result<()> {
-    cli::run()
+fn main() -> std::process::ExitCode {
+    cli::main()
 }
-
-#[cfg(target_arch = "wasm32")]
-fn main() {}

@@ -17,8 +17,19 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// Runs the command line; a failure is printed with its causes, as `anyhow` prints them.
+pub fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses the command line and runs the subcommand.
-pub fn run() -> Result<()> {
+fn run() -> Result<()> {
     match Cli::parse().command {
         Command::Assets { action } => assets::run(action),
         Command::Data { action } => data::run(action),
