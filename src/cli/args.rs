@@ -217,8 +217,8 @@ pub struct LinkArgs {
     /// Link only this region: x1,y1,x2,y2 in pixels.
     #[arg(long = "box", value_parser = BoundingBox::parse)]
     pub bbox: Option<BoundingBox>,
-    /// Entities per subject.
-    #[arg(short, default_value_t = 5)]
+    /// Entities per subject (at least 1; more than the KB holds gives the whole KB).
+    #[arg(short, default_value_t = 5, value_parser = at_least_one)]
     pub k: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -232,6 +232,15 @@ pub struct LinkArgs {
     /// Print each subject's vector in the shared space (JSON) instead of its matches.
     #[arg(long)]
     pub vectors: bool,
+}
+
+/// A count that must be at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The defaults of a training run, read from the one place they are written.

@@ -47,7 +47,7 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     }
     eprintln!(
         "link: {} on {}",
-        linker.config().title,
+        printable(&linker.config().title),
         linker.compute().info
     );
     if subjects.is_empty() {
@@ -68,10 +68,43 @@ pub fn run(args: &LinkArgs) -> Result<()> {
                 "  {}. {:.3}  {}  — {}",
                 rank + 1,
                 m.score,
-                m.name,
-                m.description
+                printable(&m.name),
+                printable(&m.description)
             );
         }
     }
     Ok(())
+}
+
+/// A bundle's text as the terminal should show it: metadata is data, so control characters (an
+/// escape sequence could recolour, move or retitle the terminal) and the bidirectional overrides
+/// (which could show a name backwards) each become U+FFFD.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_neutralised() {
+        assert_eq!(
+            printable("Ada Lovelace — née Byron"),
+            "Ada Lovelace — née Byron"
+        );
+        assert_eq!(
+            printable("\u{1b}]0;pwned\u{7}\u{1b}[2J name\r\nline \u{202e}evil"),
+            "\u{fffd}]0;pwned\u{fffd}\u{fffd}[2J name\u{fffd}\u{fffd}line \u{fffd}evil"
+        );
+    }
 }

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 /// could not vouch for.
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
+    /// A bundle with no entity: nothing to link to, refused when writing and when reading.
+    #[error("the knowledge base has no entities: a bundle needs at least one")]
+    EmptyKb,
     /// `manifest.json` is not valid JSON or does not have the manifest's shape.
     #[error("manifest.json is not a valid manifest: {0}")]
     ManifestJson(#[source] serde_json::Error),
@@ -190,6 +193,33 @@ pub enum KbError {
     /// added twice.
     #[error("shard rejected by the searcher: {0}")]
     ShardRejected(String),
+
+    /// `manifest.json` is larger than any real bundle's.
+    #[error("manifest.json is {bytes} bytes, more than the {limit}-byte limit")]
+    ManifestTooLarge {
+        /// Its length.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// A bundle file is a link that leads out of the bundle's folder.
+    #[error("{path} leads outside the bundle's folder")]
+    OutsideBundle {
+        /// The file, as the manifest names it.
+        path: String,
+    },
+
+    /// A bundle file could not be read whole safely (a FIFO, a device, or larger than listed).
+    #[cfg(feature = "fs")]
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::bounded_read::ReadError,
+    },
 
     /// Reading or writing a file failed.
     #[error("I/O error on {path}: {source}")]

@@ -12,6 +12,10 @@ use crate::error::KbError;
 /// [`query_max`](crate::quantize::query_max)).
 pub const MAX_DIM: usize = 4096;
 
+/// Largest `manifest.json`: a KB at the paper's scale lists a few hundred files, well under a
+/// megabyte; this bounds what a reader parses before it knows anything else.
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
 /// Largest number of coarse partitions.
 pub const MAX_PARTITIONS: usize = 1 << 20;
 

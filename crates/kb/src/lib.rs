@@ -36,11 +36,13 @@
 //! [`metadata`] (entity records),
 //! [`quantize`] (int8 rows, int16 queries), [`kernel`] (SIMD dot products), [`topk`] (bounded
 //! heap), [`search`](mod@search) (query, searcher, exact f32 reference), [`partition`] (k-means, probing,
-//! recall), `writer` and `reader` (directories, feature `fs`), `atomic_file` (feature `fs`),
+//! recall), `writer` and `reader` (directories, feature `fs`), `atomic_file` and `bounded_read` (feature `fs`),
 //! [`rng`] (the seeded generator of k-means and of every reproducible sample), [`error`].
 
 #[cfg(feature = "fs")]
 pub mod atomic_file;
+#[cfg(feature = "fs")]
+pub mod bounded_read;
 pub mod error;
 pub mod kernel;
 pub mod layout;

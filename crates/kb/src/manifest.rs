@@ -127,6 +127,12 @@ fn inconsistent(msg: String) -> KbError {
 impl Manifest {
     /// Parses and validates `manifest.json`.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, KbError> {
+        if bytes.len() as u64 > layout::MAX_MANIFEST_BYTES {
+            return Err(KbError::ManifestTooLarge {
+                bytes: bytes.len() as u64,
+                limit: layout::MAX_MANIFEST_BYTES,
+            });
+        }
         // Check format and version first, from a loose view, so that a future version with another
         // shape is reported as "unsupported version", not as a confusing missing field.
         #[derive(Deserialize)]
@@ -193,6 +199,9 @@ impl Manifest {
             });
         }
         self.quantization.validate(self.dim)?;
+        if self.count == 0 {
+            return Err(KbError::EmptyKb);
+        }
         if self.model.is_empty() {
             return Err(inconsistent("the model identity is empty".into()));
         }

@@ -96,6 +96,8 @@ pub fn decode_lines(bytes: &[u8], path: &str) -> Result<Vec<EntityMeta>, KbError
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
+    // A repeated id would make two entities one to whoever reads the results.
+    let mut lines_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, line) in body.split('\n').enumerate() {
         let entity: EntityMeta = serde_json::from_str(line).map_err(|e| {
             let msg = e.to_string();
@@ -107,6 +109,12 @@ pub fn decode_lines(bytes: &[u8], path: &str) -> Result<Vec<EntityMeta>, KbError
         })?;
         if entity.id.trim().is_empty() {
             return Err(bad(i + 1, "entity has an empty id".into()));
+        }
+        if let Some(first) = lines_of.insert(entity.id.clone(), i + 1) {
+            return Err(bad(
+                i + 1,
+                format!("entity id {:?} is already on line {first}", entity.id),
+            ));
         }
         out.push(entity);
     }
@@ -167,6 +175,19 @@ mod tests {
                 matches!(&err, KbError::BadMetadata { line: 1, reason, .. } if reason.contains("id")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn refuses_a_repeated_id_naming_both_lines() {
+        let bytes = b"{\"id\":\"Q1\",\"name\":\"a\"}\n{\"id\":\"Q2\",\"name\":\"b\"}\n{\"id\":\"Q1\",\"name\":\"c\"}\n";
+        match MetaShard::parse(bytes, &entry(bytes, 3)) {
+            Err(KbError::BadMetadata {
+                line: 3, reason, ..
+            }) => {
+                assert_eq!(reason, "entity id \"Q1\" is already on line 1");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

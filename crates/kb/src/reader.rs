@@ -6,7 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::bounded_read;
 use super::error::KbError;
+use super::layout;
 use super::manifest::{self, FileEntry, Manifest, verify_file};
 use super::metadata::{EntityMeta, MetaShard};
 use super::refine::Refinement;
@@ -25,7 +27,7 @@ impl BundleReader {
     pub fn open(dir: impl AsRef<Path>) -> Result<BundleReader, KbError> {
         let dir = dir.as_ref().to_path_buf();
         let path = dir.join(manifest::MANIFEST_NAME);
-        let bytes = fs::read(&path).map_err(|e| KbError::io(&path, e))?;
+        let bytes = read_bounded(&path, layout::MAX_MANIFEST_BYTES)?;
         Ok(BundleReader {
             dir,
             manifest: Manifest::parse(&bytes)?,
@@ -43,7 +45,29 @@ impl BundleReader {
         // the path touches the file system.
         safe_path::check(&entry.path)?;
         let path = self.dir.join(&entry.path);
-        let bytes = fs::read(&path).map_err(|e| KbError::io(&path, e))?;
+        // A safe name can still be a symbolic link (or sit under one) that leads elsewhere.
+        let real = fs::canonicalize(&path).map_err(|e| KbError::io(&path, e))?;
+        let root = fs::canonicalize(&self.dir).map_err(|e| KbError::io(&self.dir, e))?;
+        if !real.starts_with(&root) {
+            return Err(KbError::OutsideBundle {
+                path: entry.path.clone(),
+            });
+        }
+        // The manifest says how long the file is: never read more than that (plus one byte, to
+        // tell a longer file from an exact one).
+        let bytes = match read_bounded(&path, entry.bytes) {
+            Err(KbError::Read {
+                source: bounded_read::ReadError::TooLarge { bytes, .. },
+                ..
+            }) => {
+                return Err(KbError::LengthMismatch {
+                    path: entry.path.clone(),
+                    expected: entry.bytes,
+                    found: bytes,
+                });
+            }
+            other => other?,
+        };
         verify_file(&bytes, entry)?;
         Ok(bytes)
     }
@@ -99,4 +123,15 @@ impl BundleReader {
             count: self.manifest.count,
         })
     }
+}
+
+/// `path` read whole through [`bounded_read`], at most `limit` bytes.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, KbError> {
+    bounded_read::read(path, limit).map_err(|source| match source {
+        bounded_read::ReadError::Io(e) => KbError::io(path, e),
+        source => KbError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    })
 }

@@ -55,6 +55,13 @@ impl Query {
             });
         }
         quantize::check_vector(v, || "query".into())?;
+        if v.iter().all(|&x| x == 0.0) {
+            // Every entity would score the same, and the ranking would be the KB's order.
+            return Err(KbError::BadVector {
+                what: "query".into(),
+                reason: "it is all zeros",
+            });
+        }
         let scaled: Vec<f32> = v.iter().zip(&quant.dim_scale).map(|(a, s)| a * s).collect();
         let offset = v
             .iter()

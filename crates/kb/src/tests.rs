@@ -226,14 +226,20 @@ fn export_is_deterministic_and_replaces_a_previous_export() {
 }
 
 #[test]
-fn empty_bundle_is_valid_and_finds_nothing() {
+fn an_empty_kb_is_refused_by_the_writer_and_the_reader() {
     let dir = TempDir::new("empty");
     let w = BundleWriter::new(&dir.0, 8, MODEL, options(1 << 20)).unwrap();
-    let m = w.finish().unwrap();
-    assert_eq!((m.count, m.shards().count()), (0, 0));
-    let r = BundleReader::open(&dir.0).unwrap();
-    assert!(r.load_shards().unwrap().is_empty());
-    assert!(matches!(r.entity(0), Err(KbError::IndexOutOfRange { .. })));
+    assert!(matches!(w.finish(), Err(KbError::EmptyKb)));
+    assert!(!dir.0.join(manifest::MANIFEST_NAME).exists());
+    // A manifest edited to list no entity is refused as well.
+    let (files, _, _) = small_bundle();
+    let mut m = manifest_of(&files);
+    m.count = 0;
+    m.files.retain(|f| f.role().is_some_and(|r| !r.is_ranged()));
+    assert!(matches!(
+        Manifest::parse(&m.to_json()),
+        Err(KbError::EmptyKb)
+    ));
 }
 
 #[test]
@@ -321,6 +327,30 @@ fn valid_small_bundle_searches() {
     let hits = load_and_search(&files, &v[5 * dim..6 * dim], 3).unwrap();
     assert_eq!(hits[0].0.index, 5);
     assert_eq!(hits[0].1, "Q5");
+}
+
+#[test]
+fn an_absurd_k_returns_the_whole_kb_at_most() {
+    let (files, v, dim) = small_bundle();
+    let hits = load_and_search(&files, &v[5 * dim..6 * dim], usize::MAX).unwrap();
+    assert_eq!(hits.len(), 120);
+    assert_eq!(hits[0].0.index, 5);
+}
+
+#[test]
+fn a_zero_or_non_finite_query_is_refused_not_ranked_by_index() {
+    let (files, _, dim) = small_bundle();
+    for (query, reason) in [
+        (vec![0.0; dim], "it is all zeros"),
+        (vec![f32::NAN; dim], "it contains NaN or infinity"),
+    ] {
+        match load_and_search(&files, &query, 3) {
+            Err(KbError::BadVector { what, reason: r }) => {
+                assert_eq!((what.as_str(), r), ("query", reason));
+            }
+            other => panic!("{reason}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -525,6 +555,51 @@ fn refuses_paths_outside_the_bundle() {
     assert!(matches!(
         r.read_verified(&e),
         Err(KbError::UnsafePath { .. })
+    ));
+}
+
+#[test]
+fn refuses_links_out_of_the_bundle_special_files_and_huge_manifests() {
+    let dir = TempDir::new("special");
+    let (m, _) = write_bundle(&dir, 10, 8, options(1 << 20));
+    let shard = m.shards().next().unwrap().clone();
+    let path = dir.0.join(&shard.path);
+    // The same bytes, but behind a link that leads out of the folder.
+    let outside = TempDir::new("outside");
+    let copy = outside.0.join("shard.bin");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&copy, &path).unwrap();
+    let r = BundleReader::open(&dir.0).unwrap();
+    assert!(matches!(
+        r.read_verified(&shard),
+        Err(KbError::OutsideBundle { .. })
+    ));
+    // A link inside the folder is fine.
+    let inside = dir.0.join("kb").join("inside-copy.bin");
+    std::fs::copy(&copy, &inside).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&inside, &path).unwrap();
+    assert_eq!(
+        r.read_verified(&shard).unwrap(),
+        std::fs::read(&copy).unwrap()
+    );
+    // A FIFO in a file's place is refused at once instead of blocking the reader forever.
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    if made.is_ok_and(|s| s.success()) {
+        assert!(matches!(r.read_verified(&shard), Err(KbError::Read { .. })));
+    }
+    // A manifest larger than any real one is refused before it is parsed.
+    let huge = vec![b' '; layout::MAX_MANIFEST_BYTES as usize + 1];
+    assert!(matches!(
+        Manifest::parse(&huge),
+        Err(KbError::ManifestTooLarge { .. })
+    ));
+    std::fs::write(dir.0.join(manifest::MANIFEST_NAME), &huge).unwrap();
+    assert!(matches!(
+        BundleReader::open(&dir.0),
+        Err(KbError::Read { .. })
     ));
 }
 

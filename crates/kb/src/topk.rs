@@ -53,12 +53,17 @@ pub struct TopK {
     heap: BinaryHeap<Worst>,
 }
 
+/// Hits a [`TopK`] makes room for up front; more are allocated only as they arrive.
+const PREALLOCATED: usize = 1024;
+
 impl TopK {
     /// An empty selection of at most `k` hits.
     pub fn new(k: usize) -> TopK {
         TopK {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
+            // A caller's k may be absurd (`-k 10^18`): memory grows with the hits actually kept,
+            // which are never more than the rows scanned.
+            heap: BinaryHeap::with_capacity(k.min(PREALLOCATED) + 1),
         }
     }
 
@@ -136,6 +141,21 @@ mod tests {
                 t.push(*h);
             }
             assert_eq!(t.sorted(), want);
+        }
+    }
+
+    #[test]
+    fn an_absurd_k_allocates_only_what_it_keeps() {
+        for k in [usize::MAX, 1 << 60] {
+            let mut t = TopK::new(k);
+            for i in 0..3u64 {
+                t.push(Hit {
+                    index: i,
+                    score: i as f32,
+                });
+            }
+            assert!(t.heap.capacity() <= PREALLOCATED + 1);
+            assert_eq!(t.sorted().len(), 3);
         }
     }
 

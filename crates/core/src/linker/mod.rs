@@ -350,7 +350,49 @@ fn to_match(meta: &EntityMeta, score: f32) -> Match {
         id: meta.id.clone(),
         name: meta.name.clone(),
         description: meta.description.clone(),
-        url: meta.url.clone(),
+        url: meta.url.as_deref().and_then(web_url),
         score,
+    }
+}
+
+/// `url` if it is an absolute `http:` or `https:` address. Anything else from a KB — `javascript:`,
+/// `data:`, a relative path — would run or resolve on the site's own origin when a user clicks it,
+/// so it is dropped rather than shown as a link.
+pub fn web_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once(':')?;
+    let web = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    let clean = !url.chars().any(char::is_control);
+    (web && clean && rest.starts_with("//") && rest.len() > 2).then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::web_url;
+
+    #[test]
+    fn only_absolute_web_addresses_become_links() {
+        for ok in [
+            "https://www.wikidata.org/wiki/Q42",
+            "http://example.org/a?b=c",
+            " HTTPS://example.org/ ",
+        ] {
+            assert_eq!(web_url(ok).as_deref(), Some(ok.trim()), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(document.domain)",
+            "java\nscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "/relative/path",
+            "//example.org/no-scheme",
+            "https:",
+            "https://",
+            "https://example.org/\u{1b}[31m",
+            "",
+        ] {
+            assert_eq!(web_url(bad), None, "{bad:?}");
+        }
     }
 }

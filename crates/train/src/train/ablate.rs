@@ -31,6 +31,7 @@ pub fn ablate(
     results: &Path,
     command: &str,
 ) -> Result<String, TrainError> {
+    base.validate()?;
     let seeds = seeds.max(1);
     let mut rows = Vec::new();
     for losses in configurations() {

@@ -182,3 +182,158 @@ impl TrainConfig {
         }
     }
 }
+
+impl TrainConfig {
+    /// Checks every option against its range before any work starts, naming the first one that is
+    /// out of it.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let invalid = |option: &'static str, value: String, expected: &'static str| {
+            Err(TrainError::InvalidOption {
+                option,
+                value,
+                expected,
+            })
+        };
+        let finite_in =
+            |v: f64, low_open: f64, high: f64| v.is_finite() && v > low_open && v <= high;
+        if !(2..=4096).contains(&self.batch_size) {
+            return invalid(
+                "--batch-size",
+                self.batch_size.to_string(),
+                "2 to 4096 entities (a batch of one has nothing to contrast with)",
+            );
+        }
+        let min_views = if self.losses.self_contrastive { 2 } else { 1 };
+        if !(min_views..=64).contains(&self.views) {
+            return invalid(
+                "--views",
+                self.views.to_string(),
+                "1 to 64 cached views per photo, and at least 2 with the self-contrastive loss (its two views must differ)",
+            );
+        }
+        if !(1..=1_000_000).contains(&self.epochs) {
+            return invalid("--epochs", self.epochs.to_string(), "1 to 1,000,000");
+        }
+        if !(1..=photolink_kb::layout::MAX_DIM).contains(&self.dim) {
+            return invalid(
+                "--dim",
+                self.dim.to_string(),
+                "1 to 4096 (the bundle format's limit)",
+            );
+        }
+        if !finite_in(self.temperature, 0.0, 10.0) {
+            return invalid(
+                "--temperature",
+                self.temperature.to_string(),
+                "a number in (0, 10]",
+            );
+        }
+        for (option, lr) in [
+            ("--lr", self.learning_rate),
+            ("--tower-lr", self.tower_learning_rate),
+            ("--text-lr", self.text_learning_rate),
+        ] {
+            if !finite_in(lr, 0.0, 1.0) {
+                return invalid(option, lr.to_string(), "a learning rate in (0, 1]");
+            }
+        }
+        for (option, lambda) in [
+            ("--lambda-self", self.lambda_self),
+            ("--lambda-hard", self.lambda_hard),
+        ] {
+            if !finite_in(lambda, -f64::MIN_POSITIVE, 100.0) {
+                return invalid(option, lambda.to_string(), "a weight in [0, 100]");
+            }
+        }
+        if !finite_in(self.weight_decay, -f64::MIN_POSITIVE, 1.0) {
+            return invalid(
+                "weight_decay",
+                self.weight_decay.to_string(),
+                "a number in [0, 1]",
+            );
+        }
+        let min_hard = usize::from(self.losses.hard_negative);
+        if !(min_hard..=1024).contains(&self.hard_k) {
+            return invalid(
+                "--hard-k",
+                self.hard_k.to_string(),
+                "1 to 1024 hard negatives per text with the hard-negative loss",
+            );
+        }
+        if self.memory_bank > 1_000_000 {
+            return invalid(
+                "--memory-bank",
+                self.memory_bank.to_string(),
+                "0 to 1,000,000 vectors",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> TrainConfig {
+        TrainConfig::new(PathBuf::from("data/x"), ImageTowerKind::Facenet)
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        config().validate().unwrap();
+        let mut c = config();
+        c.image_tower = ImageTowerKind::EfficientnetLite0;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn every_option_out_of_range_is_refused_by_name() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut TrainConfig)>)> = vec![
+            ("--views", Box::new(|c| c.views = 0)),
+            ("--views", Box::new(|c| c.views = 1)),
+            ("--batch-size", Box::new(|c| c.batch_size = 1)),
+            ("--batch-size", Box::new(|c| c.batch_size = 0)),
+            ("--epochs", Box::new(|c| c.epochs = 0)),
+            ("--dim", Box::new(|c| c.dim = 0)),
+            ("--dim", Box::new(|c| c.dim = 1 << 40)),
+            ("--temperature", Box::new(|c| c.temperature = 0.0)),
+            ("--temperature", Box::new(|c| c.temperature = f64::NAN)),
+            ("--lr", Box::new(|c| c.learning_rate = -1e-3)),
+            ("--lr", Box::new(|c| c.learning_rate = f64::INFINITY)),
+            ("--tower-lr", Box::new(|c| c.tower_learning_rate = 0.0)),
+            ("--text-lr", Box::new(|c| c.text_learning_rate = 5.0)),
+            ("--lambda-self", Box::new(|c| c.lambda_self = -1.0)),
+            ("--lambda-hard", Box::new(|c| c.lambda_hard = f64::NAN)),
+            ("--hard-k", Box::new(|c| c.hard_k = 0)),
+            ("--memory-bank", Box::new(|c| c.memory_bank = usize::MAX)),
+        ];
+        for (option, break_it) in cases {
+            let mut c = config();
+            break_it(&mut c);
+            match c.validate() {
+                Err(TrainError::InvalidOption { option: o, .. }) => assert_eq!(o, option),
+                other => panic!("{option}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn one_view_is_enough_without_the_self_contrastive_loss() {
+        let mut c = config();
+        c.views = 1;
+        c.losses.self_contrastive = false;
+        c.validate().unwrap();
+        c.lambda_self = 0.0;
+        c.validate().unwrap();
+        let err = {
+            let mut c = config();
+            c.batch_size = 1;
+            c.validate().unwrap_err().to_string()
+        };
+        assert_eq!(
+            err,
+            "--batch-size 1: expected 2 to 4096 entities (a batch of one has nothing to contrast with)"
+        );
+    }
+}

@@ -53,6 +53,16 @@ pub enum TrainError {
         /// burn's words.
         reason: String,
     },
+    /// An option outside its range.
+    #[error("{option} {value}: expected {expected}")]
+    InvalidOption {
+        /// The option, as the command line spells it.
+        option: &'static str,
+        /// Its value.
+        value: String,
+        /// Its range, in words.
+        expected: &'static str,
+    },
     /// More stages to fine-tune than the tower has.
     #[error("--unfreeze-{option} {asked}: {tower} has {stages} stages{detail}")]
     TooManyStages {

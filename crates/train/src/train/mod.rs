@@ -113,6 +113,7 @@ fn bar(len: usize, message: String) -> ProgressBar {
 
 /// Trains (or resumes) the run in `run_dir`.
 pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSummary, TrainError> {
+    config.validate()?;
     fs::create_dir_all(run_dir).map_err(|e| TrainError::io(run_dir, e))?;
     let config_path = run_dir.join("config.json");
     let checkpoint = run_dir.join("checkpoint");
