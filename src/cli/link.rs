@@ -22,9 +22,11 @@ pub fn run(args: &LinkArgs) -> Result<()> {
         Precision::F32
     };
     let linker = Linker::open(&args.bundle, compute, precision)?;
-    let bytes = std::fs::read(&args.photo).with_context(|| format!("{}", args.photo.display()))?;
-    let image = decode(&bytes, &DecodeLimits::default())
+    // Size-checked before it is read: a FIFO, a device or a huge file is refused, not read.
+    let limits = DecodeLimits::default();
+    let bytes = photolink_kb::bounded_read::read(&args.photo, limits.max_bytes as u64)
         .with_context(|| format!("{}", args.photo.display()))?;
+    let image = decode(&bytes, &limits).with_context(|| format!("{}", args.photo.display()))?;
     let options = LinkOptions {
         k: args.k,
         bbox: args.bbox,

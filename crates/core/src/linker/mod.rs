@@ -78,6 +78,11 @@ pub enum LinkError {
     /// The backend could not hand the embedding back.
     #[error("reading the image embedding back: {0}")]
     Readback(String),
+    /// The face detector's output holds NaN or infinity.
+    #[error(
+        "the face detector's output is not finite: its weights are damaged or the backend failed"
+    )]
+    DetectorNonFinite,
     /// The embedding holds NaN or infinity.
     #[error("the image embedding is not finite: the weights are damaged or the backend failed")]
     NonFinite,
@@ -261,7 +266,7 @@ impl Linker {
         let regions: Vec<(BoundingBox, Option<f32>)> = match (options.bbox, &self.detector) {
             (Some(bbox), _) => vec![(bbox, None)],
             (None, Some(detector)) => detect_faces(detector, photo, device)
-                .await
+                .await?
                 .into_iter()
                 .filter(|d| d.bbox.clamp(photo.width(), photo.height()).is_ok())
                 .map(|d| (d.bbox, Some(d.score)))

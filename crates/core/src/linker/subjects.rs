@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::LinkError;
 use crate::model::ImageTower;
 use crate::photo::{BoundingBox, Photo};
 use crate::towers::face_detector::{self, Detection, FaceDetector};
@@ -15,12 +16,13 @@ pub const DETECTOR_INPUT: usize = face_detector::DEFAULT_INPUT_SIZE;
 /// Photos are embedded in batches of this many crops.
 pub const BATCH: usize = 16;
 
-/// Every face in `photo`, best first.
+/// Every face in `photo`, best first. A detector whose output is not finite (damaged weights, a
+/// failing backend) is an error, never "no face".
 pub async fn detect_faces(
     detector: &FaceDetector,
     photo: &Photo,
     device: &Device,
-) -> Vec<Detection> {
+) -> Result<Vec<Detection>, LinkError> {
     let input = FaceDetector::preprocess(photo, DETECTOR_INPUT);
     let images = Tensor::from_data(
         TensorData::new(input, [1, 3, DETECTOR_INPUT, DETECTOR_INPUT]),
@@ -30,19 +32,26 @@ pub async fn detect_faces(
         .forward(images)
         .into_data_async()
         .await
-        .ok()
-        .and_then(|d| d.try_into_vec_as::<f32>().ok())
-        .unwrap_or_default();
-    if raw.is_empty() {
-        return Vec::new();
-    }
-    face_detector::decode(
+        .map_err(|e| LinkError::Readback(format!("{e:?}")))?
+        .try_into_vec_as::<f32>()
+        .map_err(|e| LinkError::Readback(format!("{e:?}")))?;
+    let raw = finite_detector_output(raw)?;
+    Ok(face_detector::decode(
         &raw,
         DETECTOR_INPUT,
         photo.width(),
         photo.height(),
         face_detector::DEFAULT_SCORE_THRESHOLD,
-    )
+    ))
+}
+
+/// The detector's raw output, if every value is a number.
+fn finite_detector_output(raw: Vec<f32>) -> Result<Vec<f32>, LinkError> {
+    if raw.iter().all(|v| v.is_finite()) {
+        Ok(raw)
+    } else {
+        Err(LinkError::DetectorNonFinite)
+    }
 }
 
 /// The region the image tower should see when a photo shows one known subject: the best face when
@@ -51,14 +60,14 @@ pub async fn main_subject(
     detector: Option<&FaceDetector>,
     photo: &Photo,
     device: &Device,
-) -> BoundingBox {
+) -> Result<BoundingBox, LinkError> {
     if let Some(detector) = detector
-        && let Some(best) = detect_faces(detector, photo, device).await.first()
+        && let Some(best) = detect_faces(detector, photo, device).await?.first()
         && best.bbox.clamp(photo.width(), photo.height()).is_ok()
     {
-        return best.bbox;
+        return Ok(best.bbox);
     }
-    BoundingBox::whole(photo.width(), photo.height())
+    Ok(BoundingBox::whole(photo.width(), photo.height()))
 }
 
 /// Image-tower features of `crops`, row-major `[crops.len(), feature_dim]`, computed in batches.
@@ -96,4 +105,23 @@ pub async fn tower_stages(
         );
     }
     (out, shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detector_that_outputs_nan_is_an_error_not_no_face() {
+        assert_eq!(
+            finite_detector_output(vec![0.5, -1.0]).unwrap(),
+            [0.5, -1.0]
+        );
+        for bad in [f32::NAN, f32::INFINITY] {
+            assert!(matches!(
+                finite_detector_output(vec![0.5, bad]),
+                Err(LinkError::DetectorNonFinite)
+            ));
+        }
+    }
 }

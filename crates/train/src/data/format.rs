@@ -375,7 +375,12 @@ impl Dataset {
     /// A mention's pixels: the decoded image (EXIF-oriented), cut to its box clamped to the image.
     pub fn photo(&self, mention: &Mention, limits: &DecodeLimits) -> Result<Photo, DataError> {
         let path = self.image_path(mention);
-        let bytes = fs::read(&path).map_err(|e| DataError::io(&path, e))?;
+        let bytes = photolink_kb::bounded_read::read(&path, limits.max_bytes as u64).map_err(
+            |e| match e {
+                photolink_kb::bounded_read::ReadError::Io(e) => DataError::io(&path, e),
+                e => DataError::io(&path, std::io::Error::other(e)),
+            },
+        )?;
         let what = || path.display().to_string();
         let photo = decode(&bytes, limits).map_err(|source| DataError::Photo {
             what: what(),

@@ -289,7 +289,8 @@ mod tests {
 
     #[test]
     fn every_option_out_of_range_is_refused_by_name() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut TrainConfig)>)> = vec![
+        type Break = Box<dyn Fn(&mut TrainConfig)>;
+        let cases: Vec<(&str, Break)> = vec![
             ("--views", Box::new(|c| c.views = 0)),
             ("--views", Box::new(|c| c.views = 1)),
             ("--batch-size", Box::new(|c| c.batch_size = 1)),

@@ -14,6 +14,9 @@ pub enum TrainError {
     /// The tokenizer failed.
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
+    /// A photo's subject could not be found (a damaged face detector).
+    #[error(transparent)]
+    Link(#[from] photolink_core::linker::LinkError),
     /// The entity texts could not be encoded.
     #[error(transparent)]
     TextEncode(#[from] crate::text_encoder::TextEncodeError),

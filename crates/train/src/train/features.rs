@@ -182,12 +182,12 @@ fn compute(
     let limits = DecodeLimits::default();
     let mut augmenter = Augmenter::new(key.augment.clone(), key.seed)?;
 
-    let subject = |photo: &Photo| -> Photo {
-        let bbox = pollster::block_on(linker::main_subject(detector, photo, device));
+    let subject = |photo: &Photo| -> Result<Photo, TrainError> {
+        let bbox = pollster::block_on(linker::main_subject(detector, photo, device))?;
         let rect = bbox
             .clamp(photo.width(), photo.height())
             .expect("main_subject returns a box inside the photo");
-        photo.crop(rect)
+        Ok(photo.crop(rect))
     };
     let embed =
         |crops: &[Photo]| pollster::block_on(linker::tower_stages(tower, crops, 0..cut, device));
@@ -206,9 +206,9 @@ fn compute(
     let mut frozen_train = Vec::new();
     for mention in &train {
         let photo = dataset.photo(mention, &limits)?;
-        let mut crops = vec![subject(&photo)];
+        let mut crops = vec![subject(&photo)?];
         for _ in 0..key.views {
-            crops.push(subject(&augmenter.view(&photo)?));
+            crops.push(subject(&augmenter.view(&photo)?)?);
         }
         let (rows, _) = embed(&crops);
         let dim: usize = shape.iter().product();
@@ -237,7 +237,7 @@ fn compute(
         for chunk in mentions.chunks(linker::BATCH) {
             let crops = chunk
                 .iter()
-                .map(|m| Ok(subject(&dataset.photo(m, &limits)?)))
+                .map(|m| subject(&dataset.photo(m, &limits)?))
                 .collect::<Result<Vec<_>, TrainError>>()?;
             out.extend(embed(&crops).0);
             bar.inc(chunk.len() as u64);
