@@ -6,12 +6,12 @@
 mod adapter;
 mod fetch;
 
+use std::rc::Rc;
+
 use photolink_core::backend::{BackendInfo, BackendKind, Compute, GpuUnavailable};
 use photolink_core::linker::{self, LinkOptions, Linker};
 use photolink_core::photo::{BoundingBox, DecodeLimits, decode};
 use photolink_core::towers::weights::Precision;
-use std::rc::Rc;
-
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 

@@ -111,7 +111,7 @@ pub struct Match {
     pub name: String,
     /// Short description.
     pub description: String,
-    /// Link, when the KB has one.
+    /// The entity's web address, when the KB has an absolute `http(s)` one ([`web_url`]).
     pub url: Option<String>,
     /// Cosine similarity in the shared space (int8-quantised KB).
     pub score: f32,
