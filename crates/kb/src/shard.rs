@@ -164,6 +164,14 @@ impl Shard {
         }
         let rows_offset = shard_rows_offset(count as u64) as usize;
         let scales = parse_scales(&bytes, count, rows_offset, path, "scale")?;
+        // The writer gives a row scale 0 only when the whole row is 0: a zero scale on a row with
+        // values would make that entity score exactly 0 whatever the query, silently.
+        let rows = &bytes[rows_offset..];
+        if let Some(i) = (0..count)
+            .find(|&i| scales[i] == 0.0 && rows[i * dim..(i + 1) * dim].iter().any(|&b| b != 0))
+        {
+            return Err(malformed(format!("row {i} has values but a zero scale")));
+        }
         Ok(Shard {
             path: path.to_string(),
             bytes,

@@ -672,6 +672,15 @@ fn refuses_the_same_shard_twice_and_bad_scales() {
     ));
     assert!(Query::new(&[f32::NAN; 4], &Quantization::identity(4)).is_err());
     assert!(Query::new(&[1.0; 4], &Quantization::identity(5)).is_err());
+    // A zero scale on a row that has values would pin that entity's score to 0.
+    let mut zero = files[&e.path].clone();
+    zero[layout::HEADER_LEN..layout::HEADER_LEN + 4].copy_from_slice(&0f32.to_le_bytes());
+    match Shard::decode(zero, dim) {
+        Err(KbError::MalformedShard { reason, .. }) => {
+            assert_eq!(reason, "row 0 has values but a zero scale")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
