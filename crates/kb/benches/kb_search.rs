@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use photolink_kb::layout;
 use photolink_kb::quantize::{self, CALIBRATION_ROWS, Quantization};
 use photolink_kb::refine::{self, Refinement};
 use photolink_kb::rng::SplitMix64;
@@ -38,7 +39,7 @@ fn shards(v: &[f32]) -> (Quantization, Vec<Shard>, Vec<Shard>) {
     let n = v.len() / DIM;
     let quant = Quantization::calibrate(&v[..n.min(CALIBRATION_ROWS) * DIM], DIM);
     let (mut scales, mut rows) = (Vec::with_capacity(n), vec![0i8; n * DIM]);
-    let width = refine::row_bytes(DIM);
+    let width = layout::refine_row_bytes(DIM);
     let (mut rscales, mut nibbles) = (Vec::with_capacity(n), vec![0u8; n * width]);
     let mut y = vec![0f32; DIM];
     for (i, x) in v.chunks_exact(DIM).enumerate() {

@@ -105,14 +105,15 @@ fn round_up_64(n: u64) -> u64 {
     n.div_ceil(64) * 64
 }
 
-/// Byte offset of the row block in a shard of `count` rows.
-pub fn shard_rows_offset(count: u64) -> u64 {
+/// Byte offset of the block after the header and the `count` scales, zero-padded to a multiple of
+/// 64: a shard's int8 rows, a refinement file's nibbles.
+pub fn row_block_offset(count: u64) -> u64 {
     HEADER_LEN as u64 + round_up_64(4 * count)
 }
 
 /// Exact byte length of a shard with `count` rows of dimension `dim`.
 pub fn shard_len(dim: usize, count: u64) -> u64 {
-    shard_rows_offset(count) + dim as u64 * count
+    row_block_offset(count) + dim as u64 * count
 }
 
 /// Bytes of one refinement row's nibbles.
@@ -120,14 +121,9 @@ pub fn refine_row_bytes(dim: usize) -> usize {
     dim.div_ceil(2)
 }
 
-/// Byte offset of the nibble block in a refinement file of `count` rows.
-pub fn refine_nibbles_offset(count: u64) -> u64 {
-    HEADER_LEN as u64 + round_up_64(4 * count)
-}
-
 /// Exact byte length of a refinement file of `count` rows of dimension `dim`.
 pub fn refine_len(dim: usize, count: u64) -> u64 {
-    refine_nibbles_offset(count) + refine_row_bytes(dim) as u64 * count
+    row_block_offset(count) + refine_row_bytes(dim) as u64 * count
 }
 
 /// Largest row count whose shard fits in `max_bytes`, or 0 when not even one row fits.

@@ -19,6 +19,8 @@ use super::shard::Shard;
 #[derive(Debug, Clone)]
 pub struct BundleReader {
     dir: PathBuf,
+    /// `dir` with every link resolved: no file read may lead outside it.
+    root: PathBuf,
     manifest: Manifest,
 }
 
@@ -28,8 +30,10 @@ impl BundleReader {
         let dir = dir.as_ref().to_path_buf();
         let path = dir.join(manifest::MANIFEST_NAME);
         let bytes = read_bounded(&path, layout::MAX_MANIFEST_BYTES)?;
+        let root = fs::canonicalize(&dir).map_err(|e| KbError::io(&dir, e))?;
         Ok(BundleReader {
             dir,
+            root,
             manifest: Manifest::parse(&bytes)?,
         })
     }
@@ -47,8 +51,7 @@ impl BundleReader {
         let path = self.dir.join(&entry.path);
         // A safe name can still be a symbolic link (or sit under one) that leads elsewhere.
         let real = fs::canonicalize(&path).map_err(|e| KbError::io(&path, e))?;
-        let root = fs::canonicalize(&self.dir).map_err(|e| KbError::io(&self.dir, e))?;
-        if !real.starts_with(&root) {
+        if !real.starts_with(&self.root) {
             return Err(KbError::OutsideBundle {
                 path: entry.path.clone(),
             });

@@ -25,7 +25,9 @@
 
 use super::error::KbError;
 use super::manifest::{self, FileEntry};
-use crate::layout::{self, Role, RowHeader, parse_scales, refine_len, refine_nibbles_offset};
+use crate::layout::{
+    Role, RowHeader, parse_scales, refine_len, refine_row_bytes, row_block_offset,
+};
 
 /// The eight bytes every refinement file starts with.
 pub const MAGIC: [u8; 8] = *b"PLKBREFN";
@@ -37,16 +39,11 @@ pub const VERSION: u32 = 1;
 /// bound allows for it).
 pub const NIBBLE_MAX: f32 = 7.0;
 
-/// Bytes of one row's nibbles.
-pub fn row_bytes(dim: usize) -> usize {
-    layout::refine_row_bytes(dim)
-}
-
 /// Quantises the residual `y − scale · q` of one int8 row (`y` the transformed vector the row
-/// was quantised from) to packed nibbles in `out` (`row_bytes(y.len())` bytes); returns the
+/// was quantised from) to packed nibbles in `out` (`refine_row_bytes(y.len())` bytes); returns the
 /// residual's scale, so that `y ≈ scale · q + residual_scale · n`.
 pub fn quantize_residual(y: &[f32], q: &[i8], scale: f32, out: &mut [u8]) -> f32 {
-    debug_assert_eq!(out.len(), row_bytes(y.len()));
+    debug_assert_eq!(out.len(), refine_row_bytes(y.len()));
     let residual = |i: usize| y[i] - scale * q[i] as f32;
     let max = (0..y.len()).fold(0f32, |m, i| m.max(residual(i).abs()));
     out.fill(0);
@@ -92,14 +89,14 @@ pub fn encode(dim: usize, first: u64, scales: &[f32], nibbles: &[u8]) -> Result<
         scales,
         ("refinement file", "residual scale"),
     )?;
-    if nibbles.len() != count * row_bytes(dim) {
+    if nibbles.len() != count * refine_row_bytes(dim) {
         return Err(KbError::CountMismatch {
             what: "refinement nibbles".into(),
-            expected: (count * row_bytes(dim)) as u64,
+            expected: (count * refine_row_bytes(dim)) as u64,
             found: nibbles.len() as u64,
         });
     }
-    out.resize(refine_nibbles_offset(count as u64) as usize, 0);
+    out.resize(row_block_offset(count as u64) as usize, 0);
     out.extend_from_slice(nibbles);
     Ok(out)
 }
@@ -165,7 +162,7 @@ impl Refinement {
                 bytes.len()
             )));
         }
-        let nibbles_offset = refine_nibbles_offset(count as u64) as usize;
+        let nibbles_offset = row_block_offset(count as u64) as usize;
         let scales = parse_scales(&bytes, count, nibbles_offset, path, "residual scale")?;
         Ok(Refinement {
             path: path.to_string(),
@@ -205,7 +202,7 @@ impl Refinement {
 
     /// Packed nibbles of row `i` (`i < count`).
     pub fn row(&self, i: usize) -> &[u8] {
-        let n = row_bytes(self.dim);
+        let n = refine_row_bytes(self.dim);
         let start = self.nibbles_offset + i * n;
         &self.bytes[start..start + n]
     }
@@ -231,7 +228,7 @@ mod tests {
         let y: Vec<f32> = (0..255).map(|i| ((i as f32) * 0.61).sin() * 0.2).collect();
         let mut q = vec![0i8; y.len()];
         let s = super::super::quantize::quantize_row(&y, &mut q);
-        let mut packed = vec![0u8; row_bytes(y.len())];
+        let mut packed = vec![0u8; refine_row_bytes(y.len())];
         let rs = quantize_residual(&y, &q, s, &mut packed);
         let (mut coarse, mut fine) = (0f32, 0f32);
         for i in 0..y.len() {
@@ -249,7 +246,8 @@ mod tests {
         assert!(Refinement::decode(bytes[..bytes.len() - 1].to_vec(), y.len()).is_err());
         assert!(Refinement::decode(bytes.clone(), y.len() + 1).is_err());
         let mut bad = bytes;
-        bad[layout::HEADER_LEN..layout::HEADER_LEN + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        bad[crate::layout::HEADER_LEN..crate::layout::HEADER_LEN + 4]
+            .copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(Refinement::decode(bad, y.len()).is_err());
     }
 }

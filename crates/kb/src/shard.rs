@@ -25,7 +25,7 @@
 use super::error::KbError;
 use super::manifest::{self, FileEntry};
 use super::refine::Refinement;
-use crate::layout::{self, Role, RowHeader, parse_scales, shard_len, shard_rows_offset};
+use crate::layout::{self, Role, RowHeader, parse_scales, row_block_offset, shard_len};
 
 /// The eight bytes every shard starts with.
 pub const MAGIC: [u8; 8] = *b"PLKBSHRD";
@@ -70,7 +70,7 @@ pub fn encode(
             "partition number u32::MAX is reserved".into(),
         ));
     }
-    out.resize(shard_rows_offset(count as u64) as usize, 0);
+    out.resize(row_block_offset(count as u64) as usize, 0);
     out.extend(rows.iter().map(|&r| r as u8));
     debug_assert_eq!(out.len() as u64, shard_len(dim, count as u64));
     Ok(out)
@@ -162,7 +162,7 @@ impl Shard {
                 bytes.len()
             )));
         }
-        let rows_offset = shard_rows_offset(count as u64) as usize;
+        let rows_offset = row_block_offset(count as u64) as usize;
         let scales = parse_scales(&bytes, count, rows_offset, path, "scale")?;
         // The writer gives a row scale 0 only when the whole row is 0: a zero scale on a row with
         // values would make that entity score exactly 0 whatever the query, silently.

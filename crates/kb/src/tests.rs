@@ -765,12 +765,12 @@ fn plain_and_refined(v: &[f32], quant: &Quantization) -> (Shard, Shard) {
     let dim = quant.dim();
     let n = v.len() / dim;
     let (mut scales, mut rows) = (Vec::new(), vec![0i8; n * dim]);
-    let (mut rscales, mut nibbles) = (Vec::new(), vec![0u8; n * refine::row_bytes(dim)]);
+    let (mut rscales, mut nibbles) = (Vec::new(), vec![0u8; n * layout::refine_row_bytes(dim)]);
     let mut y = vec![0f32; dim];
     for i in 0..n {
         let row = &mut rows[i * dim..(i + 1) * dim];
         let s = quant.encode_row(&v[i * dim..(i + 1) * dim], &mut y, row);
-        let w = refine::row_bytes(dim);
+        let w = layout::refine_row_bytes(dim);
         rscales.push(refine::quantize_residual(
             &y,
             row,

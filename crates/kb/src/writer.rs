@@ -70,7 +70,7 @@ struct Pending {
 impl Pending {
     /// The entities at `indices` (in that order), for a shard of a partition.
     fn select(&self, indices: &[usize], dim: usize) -> Pending {
-        let width = refine::row_bytes(dim);
+        let width = layout::refine_row_bytes(dim);
         let refined = !self.refine_scales.is_empty();
         Pending {
             scales: indices.iter().map(|&i| self.scales[i]).collect(),
@@ -248,7 +248,7 @@ impl BundleWriter {
         let scale = quant.encode_row(vector, &mut y, &mut self.pending.rows[start..]);
         self.pending.scales.push(scale);
         if self.options.refine {
-            let width = refine::row_bytes(self.dim);
+            let width = layout::refine_row_bytes(self.dim);
             let at = self.pending.nibbles.len();
             self.pending.nibbles.resize(at + width, 0);
             let rs = refine::quantize_residual(

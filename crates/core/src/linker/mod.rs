@@ -75,9 +75,14 @@ pub enum LinkError {
         /// The image tower's input side.
         side: usize,
     },
-    /// The backend could not hand the embedding back.
-    #[error("reading the image embedding back: {0}")]
-    Readback(String),
+    /// The backend could not hand a network's output back.
+    #[error("reading the {what} back: {reason}")]
+    Readback {
+        /// Whose output.
+        what: &'static str,
+        /// The backend's words.
+        reason: String,
+    },
     /// The face detector's output holds NaN or infinity.
     #[error(
         "the face detector's output is not finite: its weights are damaged or the backend failed"
@@ -318,10 +323,16 @@ impl Linker {
             .embed(images)
             .into_data_async()
             .await
-            .map_err(|e| LinkError::Readback(format!("{e:?}")))?;
+            .map_err(|e| LinkError::Readback {
+                what: "image embedding",
+                reason: format!("{e:?}"),
+            })?;
         let values = data
             .try_into_vec_as::<f32>()
-            .map_err(|e| LinkError::Readback(format!("{e:?}")))?;
+            .map_err(|e| LinkError::Readback {
+                what: "image embedding",
+                reason: format!("{e:?}"),
+            })?;
         if values.iter().any(|v| !v.is_finite()) {
             return Err(LinkError::NonFinite);
         }

@@ -32,9 +32,15 @@ pub async fn detect_faces(
         .forward(images)
         .into_data_async()
         .await
-        .map_err(|e| LinkError::Readback(format!("{e:?}")))?
+        .map_err(|e| LinkError::Readback {
+            what: "face detector's output",
+            reason: format!("{e:?}"),
+        })?
         .try_into_vec_as::<f32>()
-        .map_err(|e| LinkError::Readback(format!("{e:?}")))?;
+        .map_err(|e| LinkError::Readback {
+            what: "face detector's output",
+            reason: format!("{e:?}"),
+        })?;
     let raw = finite_detector_output(raw)?;
     Ok(face_detector::decode(
         &raw,

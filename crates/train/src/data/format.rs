@@ -309,14 +309,17 @@ impl Dataset {
                 report.skip(SkipReason::UnknownEntity, line_no, raw.entity);
                 continue;
             }
-            let bbox = match raw.bbox.map(BoundingBox::from_corners) {
-                Some(Err(_)) => {
-                    let [x1, y1, x2, y2] = raw.bbox.expect("a box was given");
-                    let text = format!("[{x1}, {y1}, {x2}, {y2}]");
-                    report.skip(SkipReason::ZeroAreaBox, line_no, text);
-                    continue;
-                }
-                parsed => parsed.transpose().expect("errors handled above"),
+            let bbox = match raw.bbox {
+                None => None,
+                Some(corners) => match BoundingBox::from_corners(corners) {
+                    Ok(b) => Some(b),
+                    Err(_) => {
+                        let [x1, y1, x2, y2] = corners;
+                        let text = format!("[{x1}, {y1}, {x2}, {y2}]");
+                        report.skip(SkipReason::ZeroAreaBox, line_no, text);
+                        continue;
+                    }
+                },
             };
             let present = *exists
                 .entry(raw.image.clone())

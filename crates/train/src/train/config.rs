@@ -194,8 +194,9 @@ impl TrainConfig {
                 expected,
             })
         };
-        let finite_in =
-            |v: f64, low_open: f64, high: f64| v.is_finite() && v > low_open && v <= high;
+        // (0, high] and [0, high]; NaN is in neither.
+        let positive_at_most = |v: f64, high: f64| v > 0.0 && v <= high;
+        let non_negative_at_most = |v: f64, high: f64| (0.0..=high).contains(&v);
         if !(2..=4096).contains(&self.batch_size) {
             return invalid(
                 "--batch-size",
@@ -221,7 +222,7 @@ impl TrainConfig {
                 "1 to 4096 (the bundle format's limit)",
             );
         }
-        if !finite_in(self.temperature, 0.0, 10.0) {
+        if !positive_at_most(self.temperature, 10.0) {
             return invalid(
                 "--temperature",
                 self.temperature.to_string(),
@@ -233,7 +234,7 @@ impl TrainConfig {
             ("--tower-lr", self.tower_learning_rate),
             ("--text-lr", self.text_learning_rate),
         ] {
-            if !finite_in(lr, 0.0, 1.0) {
+            if !positive_at_most(lr, 1.0) {
                 return invalid(option, lr.to_string(), "a learning rate in (0, 1]");
             }
         }
@@ -241,11 +242,11 @@ impl TrainConfig {
             ("--lambda-self", self.lambda_self),
             ("--lambda-hard", self.lambda_hard),
         ] {
-            if !finite_in(lambda, -f64::MIN_POSITIVE, 100.0) {
+            if !non_negative_at_most(lambda, 100.0) {
                 return invalid(option, lambda.to_string(), "a weight in [0, 100]");
             }
         }
-        if !finite_in(self.weight_decay, -f64::MIN_POSITIVE, 1.0) {
+        if !non_negative_at_most(self.weight_decay, 1.0) {
             return invalid(
                 "weight_decay",
                 self.weight_decay.to_string(),
