@@ -155,6 +155,7 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
         "the fine-tuned tower was not exported"
     );
     check_embed_pixels(&root.join("bundle-tuned"), &root.join("bench/images"));
+    check_tampered_weights(&root.join("bundle-tuned"), &root.join("bundle-tampered"));
     check_kb_vectors(
         &run,
         &root.join("bench/kb.jsonl"),
@@ -188,6 +189,74 @@ fn check_embed_pixels(bundle: &Path, images: &Path) {
     assert!(pollster::block_on(linker.embed_pixels(pixels[1..].to_vec())).is_err());
     let too_many = vec![0.0; 17 * 3 * side * side];
     assert!(pollster::block_on(linker.embed_pixels(too_many)).is_err());
+}
+
+/// Every weight file is tied to the model identity, whichever precision is loaded, and `link`'s
+/// loader verifies the listed files it does not load: f16 weights replaced with their manifest
+/// entry re-hashed are refused (they used to link silently with wrong rankings), and so is a
+/// damaged f16 file when only the f32 weights are loaded.
+fn check_tampered_weights(bundle: &Path, scratch: &Path) {
+    use photolink_core::backend::Compute;
+    use photolink_core::linker::{LinkError, Linker};
+    use photolink_core::towers::weights::Precision;
+    use photolink_kb::{KbError, Manifest, Role};
+
+    let copy = |to: &Path| {
+        let _ = std::fs::remove_dir_all(to);
+        std::fs::create_dir_all(to.join("kb")).unwrap();
+        for entry in walk(bundle) {
+            let rel = entry.strip_prefix(bundle).unwrap();
+            std::fs::copy(&entry, to.join(rel)).unwrap();
+        }
+    };
+    let open = |dir: &Path, precision| Linker::open(dir, Compute::cpu(), precision);
+    for precision in [Precision::F32, Precision::F16] {
+        assert!(open(bundle, precision).is_ok(), "the intact bundle");
+    }
+    let manifest_path = scratch.join("manifest.json");
+    copy(scratch);
+    let mut manifest = Manifest::parse(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let entry = manifest
+        .files
+        .iter_mut()
+        .find(|f| f.is(Role::ImageF16))
+        .unwrap();
+    let weights = scratch.join(&entry.path);
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&weights, &bytes).unwrap();
+    // Not re-hashed: the f32 run does not load this file but still reports it.
+    match open(scratch, Precision::F32) {
+        Err(LinkError::Kb(KbError::ChecksumMismatch { path, .. })) => {
+            assert_eq!(path, entry.path)
+        }
+        other => panic!("damaged f16 weights, f32 loaded: {:?}", other.err()),
+    }
+    // Re-hashed: the identity no longer matches, for either precision.
+    entry.sha256 = photolink_kb::layout::sha256_hex(&bytes);
+    std::fs::write(&manifest_path, manifest.to_json()).unwrap();
+    for precision in [Precision::F16, Precision::F32] {
+        match open(scratch, precision) {
+            Err(LinkError::Kb(KbError::ModelMismatch { .. })) => {}
+            other => panic!("re-hashed f16 weights: {:?}", other.err()),
+        }
+    }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 /// The bundle's KB rows are the tuned text tower's vectors (through the run's heads), which

@@ -1,11 +1,13 @@
 //! Fuzz target: the refinement-file parser on arbitrary bytes, with a manifest entry made to match
-//! (length, sha256, header range) so the header, length, scale and padding checks are reached. Any
+//! (length, sha256, header range) and the shard digest of its header made that of the shard it is
+//! attached to, so the header, length, scale and padding checks are reached. Any
 //! accepted file is attached to a shard of the same rows and searched: the refined search must give
 //! ordered hits in range (never NaN), and its best hit must be the row that scoring every row ranks
 //! first — whatever the residual bytes hold, the pruning bound may never drop the winner.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use photolink_kb::layout::{self, MAX_SCALE};
 use photolink_kb::manifest::{self, FileEntry};
 use photolink_kb::{Quantization, Query, Refinement, Searcher, Shard, shard};
 
@@ -15,33 +17,41 @@ fn le_u32(b: &[u8], at: usize) -> Option<u32> {
 
 fuzz_target!(|data: &[u8]| {
     let dim = le_u32(data, 12).unwrap_or(1) as usize;
-    let count = le_u32(data, 16).unwrap_or(1) as u64;
+    let n = le_u32(data, 16).unwrap_or(1) as usize;
     let first = data
         .get(24..32)
         .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
+    if n == 0 || dim == 0 || n * dim > 1 << 20 || first.checked_add(n as u64).is_none() {
+        return; // refused by the header checks, which the other inputs reach; keep runs fast
+    }
+    // The shard first, rows with a pattern so scores differ and residuals can reorder them, its
+    // scales up to MAX_SCALE so that any residual scale the parser allows can be attached.
+    let rows: Vec<i8> = (0..n * dim).map(|i| ((i * 31 % 17) as i8) - 8).collect();
+    let scales: Vec<f32> = (0..n).map(|i| MAX_SCALE / (1 + i % 5) as f32).collect();
+    let Ok(shard_bytes) = shard::encode(dim, first, None, &scales, &rows) else {
+        return;
+    };
+    // The fuzzed file names this shard (else it is refused before its scales are looked at).
+    let mut file = data.to_vec();
+    if let Some(tail) = file.get_mut(32..64) {
+        tail.copy_from_slice(&layout::sha256(&shard_bytes));
+    }
     let entry = FileEntry {
         role: photolink_kb::Role::Refine.name().into(),
         path: "kb/refine-00000.bin".into(),
-        bytes: data.len() as u64,
-        sha256: manifest::sha256_hex(data),
+        bytes: file.len() as u64,
+        sha256: manifest::sha256_hex(&file),
         first: Some(first),
-        count: Some(count),
+        count: Some(n as u64),
         partition: None,
     };
-    let Ok(refinement) = Refinement::parse(data.to_vec(), &entry, dim) else {
+    let Ok(refinement) = Refinement::parse(file, &entry, dim) else {
         return;
     };
-    let n = refinement.count();
-    if n * dim > 1 << 20 || first.checked_add(n as u64).is_none() {
-        return; // keep each run fast
-    }
-    // Rows with a pattern, so scores differ and the residual can reorder them.
-    let rows: Vec<i8> = (0..n * dim).map(|i| ((i * 31 % 17) as i8) - 8).collect();
-    let scales: Vec<f32> = (0..n).map(|i| 0.01 + (i % 5) as f32 * 0.001).collect();
-    let Ok(bytes) = shard::encode(dim, first, None, &scales, &rows) else {
-        return;
+    let shard = Shard::decode(shard_bytes, dim).unwrap();
+    let Ok(shard) = shard.with_refinement(refinement) else {
+        return; // a residual scale above its row's
     };
-    let shard = Shard::decode(bytes, dim).unwrap().with_refinement(refinement).unwrap();
     let query: Vec<f32> = (0..dim).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
     let q = Query::new(&query, &Quantization::identity(dim)).unwrap();
     let mut s = Searcher::new(q.clone(), 3);

@@ -54,13 +54,17 @@ fn shards(v: &[f32]) -> (Quantization, Vec<Shard>, Vec<Shard>) {
     for (i, (s, r)) in scales.chunks(per).zip(rows.chunks(per * DIM)).enumerate() {
         let first = (i * per) as u64;
         let bytes = shard::encode(DIM, first, None, s, r).expect("valid shard");
+        let digest = layout::sha256(&bytes);
         let shard = Shard::decode(bytes, DIM).expect("valid shard");
         let (rs, nb) = (
             &rscales[i * per..i * per + s.len()],
             &nibbles[i * per * width..(i * per + s.len()) * width],
         );
-        let r = Refinement::decode(refine::encode(DIM, first, rs, nb).expect("valid"), DIM)
-            .expect("valid refinement");
+        let r = Refinement::decode(
+            refine::encode(DIM, first, digest, rs, nb).expect("valid"),
+            DIM,
+        )
+        .expect("valid refinement");
         refined.push(shard.clone().with_refinement(r).expect("same rows"));
         plain.push(shard);
     }

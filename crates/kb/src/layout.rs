@@ -34,7 +34,7 @@ pub enum Role {
     Refine,
     /// `linker.json`: how the page links photos with this bundle.
     LinkerConfig,
-    /// The image side's weights, full precision (their sha256 is the model identity).
+    /// The image side's weights, full precision.
     ImageF32,
     /// The image side's weights, half precision (half the download).
     ImageF16,
@@ -78,6 +78,14 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.name() == name)
     }
 
+    /// Whether files of this role are network weights (part of the model identity).
+    pub const fn is_weights(self) -> bool {
+        matches!(
+            self,
+            Role::ImageF32 | Role::ImageF16 | Role::DetectorF32 | Role::DetectorF16
+        )
+    }
+
     /// Whether files of this role cover a range of entities (`first`, `count`).
     pub const fn is_ranged(self) -> bool {
         matches!(self, Role::Shard | Role::Metadata | Role::Refine)
@@ -92,8 +100,20 @@ impl std::fmt::Display for Role {
 
 /// sha256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex(&sha256(bytes))
 }
+
+/// sha256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Largest per-row scale (of a shard row or of its residual) a row file may hold. The writer's rows
+/// come from vectors divided by the bundle's per-dimension scale, so their largest component is a
+/// few thousand at most and a scale (that component / 127) stays far below this; a larger one can
+/// only be hostile. With it, every score of a query that
+/// [`Query::new`](crate::search::Query::new) accepts is finite.
+pub const MAX_SCALE: f32 = 65536.0;
 
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
@@ -145,8 +165,8 @@ pub(crate) fn le_u32(b: &[u8], at: usize) -> u32 {
 
 /// The header fields every row file (shard or [refinement](crate::refine)) starts with: magic,
 /// version, dim, `count` (offset 16), `word20` (offset 20: a shard's partition), `first` (offset
-/// 24), `scheme` (offset 32: a shard's quantisation scheme); the rest of the 64 bytes is zero. Both
-/// files then hold `count` f32 scales, zero-padded to the next multiple of 64.
+/// 24), and the 32-byte `tail` (offset 32: a shard's quantisation scheme, a refinement's shard
+/// digest). Both files then hold `count` f32 scales, zero-padded to the next multiple of 64.
 pub(crate) struct RowHeader {
     /// Rows in the file.
     pub count: usize,
@@ -154,8 +174,8 @@ pub(crate) struct RowHeader {
     pub first: u64,
     /// The field at offset 20.
     pub word20: u32,
-    /// The field at offset 32.
-    pub scheme: u32,
+    /// Bytes 32..64, which each kind of row file reads its own way.
+    pub tail: [u8; 32],
 }
 
 impl RowHeader {
@@ -180,10 +200,10 @@ impl RowHeader {
                 "a {file} holds 1..={MAX_ROWS} rows, not {count}"
             )));
         }
-        if let Some(i) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
+        if let Some(i) = scales.iter().position(|s| !(0.0..=MAX_SCALE).contains(s)) {
             return Err(KbError::BadVector {
                 what: format!("{what} of row {i}"),
-                reason: "a scale must be finite and non-negative",
+                reason: "a scale must be in 0..=65536",
             });
         }
         let mut out = Vec::with_capacity(HEADER_LEN + 4 * count);
@@ -193,15 +213,15 @@ impl RowHeader {
         out.extend_from_slice(&(count as u32).to_le_bytes());
         out.extend_from_slice(&self.word20.to_le_bytes());
         out.extend_from_slice(&self.first.to_le_bytes());
-        out.extend_from_slice(&self.scheme.to_le_bytes());
-        out.resize(HEADER_LEN, 0);
+        out.extend_from_slice(&self.tail);
         for s in scales {
             out.extend_from_slice(&s.to_le_bytes());
         }
         Ok(out)
     }
 
-    /// Parses the common fields of a row file's 64-byte header (offsets 0–32).
+    /// Parses the common fields of a row file's 64-byte header (offsets 0–32) and hands back the
+    /// tail for the caller to check.
     pub(crate) fn parse(
         bytes: &[u8],
         magic: &[u8; 8],
@@ -251,20 +271,17 @@ impl RowHeader {
         if first.checked_add(count as u64).is_none() {
             return Err(malformed("first + count overflows".into()));
         }
-        if bytes[36..HEADER_LEN].iter().any(|&b| b != 0) {
-            return Err(malformed("reserved header bytes are not zero".into()));
-        }
         Ok(RowHeader {
             count,
             first,
             word20: le_u32(bytes, 20),
-            scheme: le_u32(bytes, 32),
+            tail: bytes[32..HEADER_LEN].try_into().expect("32 bytes"),
         })
     }
 }
 
-/// The `count` per-row f32 scales that follow a row file's header, each finite and non-negative
-/// (a NaN or negative scale would turn a ranking into noise without any error), and the zero
+/// The `count` per-row f32 scales that follow a row file's header, each in `0..=`[`MAX_SCALE`]
+/// (a NaN, negative or huge scale would turn a ranking into noise without any error), and the zero
 /// padding after them up to `end`. The file's length must already be checked.
 pub(crate) fn parse_scales(
     bytes: &[u8],
@@ -278,8 +295,10 @@ pub(crate) fn parse_scales(
     let mut scales = Vec::with_capacity(count);
     for (i, chunk) in bytes[HEADER_LEN..scales_end].chunks_exact(4).enumerate() {
         let s = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
-        if !s.is_finite() || s < 0.0 {
-            return Err(malformed(format!("row {i} has an invalid {what} {s}")));
+        if !(0.0..=MAX_SCALE).contains(&s) {
+            return Err(malformed(format!(
+                "row {i} has an invalid {what} {s} (not in 0..={MAX_SCALE})"
+            )));
         }
         scales.push(s);
     }

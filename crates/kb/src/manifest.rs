@@ -21,7 +21,23 @@ pub const FORMAT: &str = "photolink-kb";
 
 /// The manifest version this code writes and reads. Bumped on any change a reader of the previous
 /// version would misread; additive fields that old readers may ignore keep the version.
-pub const VERSION: u32 = 1;
+/// Version 2: the model identity covers every weight file ([`weights_identity`]), not only the f32
+/// image weights, and refinement files name their shard by digest.
+pub const VERSION: u32 = 2;
+
+/// The model identity of a bundle whose weight files have these roles and sha256 digests: the
+/// sha256 of one `role sha256` line per file, sorted. Every weight file (f32 and f16, image side
+/// and detector) is in it, so replacing any of them, even with its manifest entry re-hashed to
+/// match, breaks the identity unless the identity is rewritten too, and the page loads only
+/// bundles whose identity is that of their listed weights.
+pub fn weights_identity<'a>(files: impl IntoIterator<Item = (Role, &'a str)>) -> String {
+    let mut lines: Vec<String> = files
+        .into_iter()
+        .map(|(role, sha256)| format!("{} {sha256}\n", role.name()))
+        .collect();
+    lines.sort();
+    layout::sha256_hex(lines.concat().as_bytes())
+}
 
 /// File name of the manifest inside a bundle directory.
 pub const MANIFEST_NAME: &str = "manifest.json";
@@ -81,8 +97,8 @@ pub struct Manifest {
     pub format: String,
     /// Always [`VERSION`].
     pub version: u32,
-    /// Identity of the image-side model the vectors must be compared with (typically the sha256 of
-    /// the image tower's weights); a page refuses a bundle whose identity is not its model's.
+    /// Identity of the model the vectors must be compared with: for photolink's bundles, the
+    /// [`weights_identity`] of every weight file listed, which the page checks before it links.
     pub model: String,
     /// Vector dimension.
     pub dim: usize,
@@ -423,6 +439,17 @@ impl Manifest {
             });
         }
         Ok(())
+    }
+
+    /// The model identity of the weight files this manifest lists ([`weights_identity`]): what
+    /// [`Manifest::model`] must be for a bundle whose weights are the ones its vectors were made with.
+    pub fn weights_identity(&self) -> String {
+        weights_identity(
+            self.files
+                .iter()
+                .filter(|f| f.role().is_some_and(Role::is_weights))
+                .map(|f| (f.role().expect("filtered"), f.sha256.as_str())),
+        )
     }
 
     /// Files with the given role, in manifest order.

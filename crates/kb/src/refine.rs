@@ -8,32 +8,34 @@
 //! percent of queries (`docs/results/persons-quantization.md`); with the residual the rows are
 //! effectively 12-bit for 50 % more download, and the scan costs the same.
 //!
-//! Layout (little-endian), version 1, one file per shard, covering the same rows:
+//! Layout (little-endian), version 2, one file per shard, covering the same rows and naming that
+//! shard by its sha256 (version 1 had no digest: a refinement of another shard, re-hashed in the
+//! manifest, was accepted):
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `PLKBREFN` |
-//! | 8 | 4 | version (1) |
+//! | 8 | 4 | version (2) |
 //! | 12 | 4 | dim |
 //! | 16 | 4 | count |
 //! | 20 | 4 | reserved, zero |
 //! | 24 | 8 | first: global entity index of row 0 |
-//! | 32 | 32 | reserved, zero |
-//! | 64 | 4·count | per-row f32 residual scales |
+//! | 32 | 32 | sha256 of the shard file these residuals belong to |
+//! | 64 | 4·count | per-row f32 residual scales, each ≤ its row's scale |
 //! | … | | zero padding to a multiple of 64 |
 //! | nibbles | ⌈dim/2⌉·count | 4-bit two's-complement residuals, two per byte (low nibble first) |
 
 use super::error::KbError;
 use super::manifest::{self, FileEntry};
 use crate::layout::{
-    Role, RowHeader, parse_scales, refine_len, refine_row_bytes, row_block_offset,
+    Role, RowHeader, hex, parse_scales, refine_len, refine_row_bytes, row_block_offset,
 };
 
 /// The eight bytes every refinement file starts with.
 pub const MAGIC: [u8; 8] = *b"PLKBREFN";
 
 /// The layout version this code writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Largest magnitude of a residual nibble as written (a hostile file may hold −8; the search's
 /// bound allows for it).
@@ -73,14 +75,21 @@ pub fn residual_dot(row: &[u8], q: &[i16]) -> i32 {
         .sum()
 }
 
-/// Encodes a refinement file for `scales.len()` rows starting at entity `first`.
-pub fn encode(dim: usize, first: u64, scales: &[f32], nibbles: &[u8]) -> Result<Vec<u8>, KbError> {
+/// Encodes a refinement file for `scales.len()` rows starting at entity `first`, the residuals of
+/// the shard whose file has the sha256 `shard`.
+pub fn encode(
+    dim: usize,
+    first: u64,
+    shard: [u8; 32],
+    scales: &[f32],
+    nibbles: &[u8],
+) -> Result<Vec<u8>, KbError> {
     let count = scales.len();
     let header = RowHeader {
         count,
         first,
         word20: 0,
-        scheme: 0,
+        tail: shard,
     };
     let mut out = header.encode(
         &MAGIC,
@@ -111,6 +120,8 @@ pub struct Refinement {
     first: u64,
     scales: Vec<f32>,
     nibbles_offset: usize,
+    /// sha256 of the shard these residuals belong to, lowercase hex.
+    shard_sha256: String,
 }
 
 impl Refinement {
@@ -149,10 +160,10 @@ impl Refinement {
             count,
             first,
             word20,
-            scheme,
+            tail,
         } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
-        // A refinement has no partition or scheme of its own: those header words stay zero.
-        if word20 != 0 || scheme != 0 {
+        // A refinement has no partition of its own: that header word stays zero.
+        if word20 != 0 {
             return Err(malformed("reserved header bytes are not zero".into()));
         }
         let expected_len = refine_len(dim, count as u64);
@@ -172,6 +183,7 @@ impl Refinement {
             first,
             scales,
             nibbles_offset,
+            shard_sha256: hex(&tail),
         })
     }
 
@@ -198,6 +210,11 @@ impl Refinement {
     /// Per-row residual scales.
     pub fn scales(&self) -> &[f32] {
         &self.scales
+    }
+
+    /// The sha256 (lowercase hex) of the shard file these residuals were written for.
+    pub fn shard_sha256(&self) -> &str {
+        &self.shard_sha256
     }
 
     /// Packed nibbles of row `i` (`i < count`).
@@ -238,7 +255,7 @@ mod tests {
         }
         assert!(fine <= rs * 0.5 + 1e-7, "{fine} vs half a step {rs}");
         assert!(fine * 10.0 < coarse, "refined {fine} vs int8 {coarse}");
-        let bytes = encode(y.len(), 3, &[rs], &packed).unwrap();
+        let bytes = encode(y.len(), 3, [0; 32], &[rs], &packed).unwrap();
         assert_eq!(bytes.len() as u64, refine_len(y.len(), 1));
         let r = Refinement::decode(bytes.clone(), y.len()).unwrap();
         assert_eq!((r.first(), r.count()), (3, 1));

@@ -13,6 +13,7 @@
 
 use super::error::KbError;
 use super::kernel::Kernel;
+use super::layout::MAX_SCALE;
 use super::manifest::MAX_DIM;
 use super::quantize::{self, Quantization};
 use super::refine::{self, Refinement};
@@ -74,6 +75,18 @@ impl Query {
             return Err(KbError::BadVector {
                 what: "query · bundle offset".into(),
                 reason: "it contains NaN or infinity",
+            });
+        }
+        // |d| ≤ 127·qmax·dim for an int8 row, |dr| ≤ 8·qmax·dim for its residual and the scale is
+        // max/qmax, so no score of any row that a shard may hold (scales ≤ MAX_SCALE) exceeds
+        // this: refusing it here is what keeps every score finite.
+        let largest = scaled.iter().fold(0f64, |m, &x| m.max(f64::from(x.abs())));
+        let worst =
+            f64::from(offset.abs()) + 135.0 * v.len() as f64 * f64::from(MAX_SCALE) * largest;
+        if worst > f64::from(f32::MAX) / 2.0 {
+            return Err(KbError::BadVector {
+                what: "query scaled by the bundle's dim_scale".into(),
+                reason: "its scores could overflow",
             });
         }
         let mut values = vec![0i16; v.len()];

@@ -51,11 +51,13 @@ pub fn encode(
     rows: &[i8],
 ) -> Result<Vec<u8>, KbError> {
     let count = scales.len();
+    let mut tail = [0u8; 32];
+    tail[..4].copy_from_slice(&SCHEME_INT8_PER_VECTOR.to_le_bytes());
     let header = RowHeader {
         count,
         first,
         word20: partition.unwrap_or(NO_PARTITION),
-        scheme: SCHEME_INT8_PER_VECTOR,
+        tail,
     };
     let mut out = header.encode(&MAGIC, VERSION, dim, scales, ("shard", "scale"))?;
     if rows.len() != count * dim {
@@ -91,6 +93,8 @@ pub struct Shard {
     scales: Vec<f32>,
     rows_offset: usize,
     refinement: Option<Refinement>,
+    /// sha256 of `bytes`, lowercase hex: what a refinement file names its shard by.
+    sha256: String,
 }
 
 impl Shard {
@@ -107,7 +111,8 @@ impl Shard {
             )));
         }
         manifest::verify_file(&bytes, expected)?;
-        let shard = Shard::decode_named(bytes, dim, &expected.path)?;
+        // verify_file has just proved the entry's digest to be the bytes' own.
+        let shard = Shard::decode_named(bytes, dim, &expected.path, expected.sha256.clone())?;
         let mismatch = |what: &str, expected: u64, found: u64| KbError::CountMismatch {
             what: format!("{} header field {what} vs manifest", shard.path),
             expected,
@@ -132,23 +137,33 @@ impl Shard {
     /// Parses a shard's bytes and checks its header and length, without a manifest entry (no
     /// sha256). For shards built in memory; downloaded shards go through [`Shard::parse`].
     pub fn decode(bytes: Vec<u8>, dim: usize) -> Result<Shard, KbError> {
-        Shard::decode_named(bytes, dim, "<memory>")
+        let sha256 = layout::sha256_hex(&bytes);
+        Shard::decode_named(bytes, dim, "<memory>", sha256)
     }
 
-    fn decode_named(bytes: Vec<u8>, dim: usize, path: &str) -> Result<Shard, KbError> {
+    fn decode_named(
+        bytes: Vec<u8>,
+        dim: usize,
+        path: &str,
+        sha256: String,
+    ) -> Result<Shard, KbError> {
         let malformed = |reason: String| KbError::malformed(path, reason);
         let RowHeader {
             count,
             first,
             word20,
-            scheme,
+            tail,
         } = RowHeader::parse(&bytes, &MAGIC, VERSION, dim, path)?;
         let partition = match word20 {
             NO_PARTITION => None,
             p => Some(p),
         };
+        let scheme = layout::le_u32(&tail, 0);
         if scheme != SCHEME_INT8_PER_VECTOR {
             return Err(malformed(format!("unknown quantisation scheme {scheme}")));
+        }
+        if tail[4..].iter().any(|&b| b != 0) {
+            return Err(malformed("reserved header bytes are not zero".into()));
         }
         let expected_len = shard_len(dim, count as u64);
         if bytes.len() as u64 != expected_len {
@@ -182,12 +197,25 @@ impl Shard {
             scales,
             rows_offset,
             refinement: None,
+            sha256,
         })
     }
 
     /// The shard with its verified refinement file attached, which the search then uses to
-    /// re-score its candidates. Refuses a refinement of other rows or another dimension.
+    /// re-score its candidates. Refuses a refinement of other rows or another dimension, one
+    /// written for another shard (its header names this shard's sha256), and one whose residual
+    /// scale exceeds its row's: a residual is at most half an int8 step, so a larger scale can only
+    /// be hostile, and would let the re-scoring override the int8 ranking at will.
     pub fn with_refinement(mut self, refinement: Refinement) -> Result<Shard, KbError> {
+        if refinement.shard_sha256() != self.sha256 {
+            return Err(KbError::InconsistentManifest(format!(
+                "refinement {:?} was written for the shard with sha256 {}, not for {:?} ({})",
+                refinement.path(),
+                refinement.shard_sha256(),
+                self.path,
+                self.sha256
+            )));
+        }
         if refinement.dim() != self.dim
             || refinement.count() != self.count
             || refinement.first() != self.first
@@ -203,6 +231,16 @@ impl Shard {
                 self.first,
                 self.first + self.count as u64
             )));
+        }
+        if let Some(i) = (0..self.count).find(|&i| refinement.scales()[i] > self.scales[i]) {
+            return Err(KbError::malformed(
+                refinement.path(),
+                format!(
+                    "row {i} has a residual scale {} above its row's scale {}",
+                    refinement.scales()[i],
+                    self.scales[i]
+                ),
+            ));
         }
         self.refinement = Some(refinement);
         Ok(self)
@@ -263,7 +301,7 @@ impl Shard {
     }
 
     /// The sha256 of the shard's bytes, lowercase hex (what a manifest records).
-    pub fn sha256_hex(&self) -> String {
-        layout::sha256_hex(&self.bytes)
+    pub fn sha256_hex(&self) -> &str {
+        &self.sha256
     }
 }

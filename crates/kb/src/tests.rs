@@ -286,9 +286,18 @@ fn writer_refuses_bad_entities_and_names() {
 
 /// A small valid bundle in memory: (files by path, the vectors, dim).
 fn small_bundle() -> (HashMap<String, Vec<u8>>, Vec<f32>, usize) {
+    small_bundle_refined(true)
+}
+
+/// [`small_bundle`], with or without refinement files.
+fn small_bundle_refined(refine: bool) -> (HashMap<String, Vec<u8>>, Vec<f32>, usize) {
     let dir = TempDir::new("small");
     let dim = 16;
-    let (m, v) = write_bundle(&dir, 120, dim, options(layout::shard_len(dim, 50)));
+    let opts = WriterOptions {
+        refine,
+        ..options(layout::shard_len(dim, 50))
+    };
+    let (m, v) = write_bundle(&dir, 120, dim, opts);
     (read_all(&dir, &m), v, dim)
 }
 
@@ -306,8 +315,14 @@ fn set_manifest(files: &mut HashMap<String, Vec<u8>>, m: &Manifest) {
 /// Replaces a shard's bytes and updates its manifest entry so that length and sha256 match: the
 /// hash no longer protects, and the header checks must catch the problem.
 fn replace_shard_rehashed(files: &mut HashMap<String, Vec<u8>>, bytes: Vec<u8>) {
+    let path = first_shard_path(files);
+    replace_rehashed(files, &path, bytes);
+}
+
+/// Replaces the file at `path` and re-hashes its manifest entry to match.
+fn replace_rehashed(files: &mut HashMap<String, Vec<u8>>, path: &str, bytes: Vec<u8>) {
     let mut m = manifest_of(files);
-    let e = m.files.iter_mut().find(|f| f.is(Role::Shard)).unwrap();
+    let e = m.files.iter_mut().find(|f| f.path == path).unwrap();
     e.bytes = bytes.len() as u64;
     e.sha256 = manifest::sha256_hex(&bytes);
     files.insert(e.path.clone(), bytes);
@@ -394,7 +409,7 @@ fn refuses_flipped_byte_anywhere() {
 
 #[test]
 fn refuses_wrong_magic_and_version() {
-    let (mut files, v, dim) = small_bundle();
+    let (files, v, dim) = small_bundle();
     let p = first_shard_path(&files);
     let mut bad = files[&p].clone();
     bad[0] = b'X';
@@ -414,13 +429,17 @@ fn refuses_wrong_magic_and_version() {
         Err(KbError::UnsupportedVersion { found: 2, .. })
     ));
 
-    let mut m = manifest_of(&files);
-    m.version = 2;
-    set_manifest(&mut files, &m);
-    assert!(matches!(
-        load_and_search(&files, &v[..dim], 3),
-        Err(KbError::UnsupportedVersion { found: 2, .. })
-    ));
+    // Both the next version and the previous one (whose identity covered the f32 weights only).
+    for version in [manifest::VERSION + 1, manifest::VERSION - 1] {
+        let mut m = manifest_of(&files);
+        m.version = version;
+        let mut f = files.clone();
+        set_manifest(&mut f, &m);
+        match load_and_search(&f, &v[..dim], 3) {
+            Err(KbError::UnsupportedVersion { found, .. }) => assert_eq!(found, version),
+            other => panic!("{version}: {other:?}"),
+        }
+    }
     let not_ours = br#"{"format":"something-else","version":1}"#;
     assert!(matches!(
         Manifest::parse(not_ours),
@@ -672,6 +691,17 @@ fn refuses_the_same_shard_twice_and_bad_scales() {
     ));
     assert!(Query::new(&[f32::NAN; 4], &Quantization::identity(4)).is_err());
     assert!(Query::new(&[1.0; 4], &Quantization::identity(5)).is_err());
+    // A finite but absurd scale (> MAX_SCALE) could make scores infinite.
+    for absurd in [1e30f32, f32::MAX, layout::MAX_SCALE * 1.01, -1e-30] {
+        let mut bad = files[&e.path].clone();
+        bad[layout::HEADER_LEN..layout::HEADER_LEN + 4].copy_from_slice(&absurd.to_le_bytes());
+        match Shard::decode(bad, dim) {
+            Err(KbError::MalformedShard { reason, .. }) => {
+                assert!(reason.starts_with("row 0 has an invalid scale"), "{reason}")
+            }
+            other => panic!("{absurd}: {other:?}"),
+        }
+    }
     // A zero scale on a row that has values would pin that entity's score to 0.
     let mut zero = files[&e.path].clone();
     zero[layout::HEADER_LEN..layout::HEADER_LEN + 4].copy_from_slice(&0f32.to_le_bytes());
@@ -779,8 +809,14 @@ fn plain_and_refined(v: &[f32], quant: &Quantization) -> (Shard, Shard) {
         ));
         scales.push(s);
     }
-    let plain = Shard::decode(shard::encode(dim, 0, None, &scales, &rows).unwrap(), dim).unwrap();
-    let r = Refinement::decode(refine::encode(dim, 0, &rscales, &nibbles).unwrap(), dim).unwrap();
+    let bytes = shard::encode(dim, 0, None, &scales, &rows).unwrap();
+    let digest = layout::sha256(&bytes);
+    let plain = Shard::decode(bytes, dim).unwrap();
+    let r = Refinement::decode(
+        refine::encode(dim, 0, digest, &rscales, &nibbles).unwrap(),
+        dim,
+    )
+    .unwrap();
     (plain.clone(), plain.with_refinement(r).unwrap())
 }
 
@@ -880,11 +916,120 @@ fn refuses_refinements_that_do_not_match_their_shards() {
     let mut f = files.clone();
     set_manifest(&mut f, &swapped);
     assert!(load_and_search(&f, &v[..dim], 3).is_err());
-    // A refinement attached to another shard is refused.
+    // A refinement attached to another shard is refused: of other rows, and of the same rows of
+    // other data (accepted before the header named the shard's digest).
     let (plain, _) = plain_and_refined(&v[..10 * dim], &Quantization::identity(dim));
     let (_, other) = plain_and_refined(&v[..11 * dim], &Quantization::identity(dim));
     let r = other.refinement().unwrap().clone();
-    assert!(plain.with_refinement(r).is_err());
+    assert!(plain.clone().with_refinement(r).is_err());
+    let (_, same_rows) = plain_and_refined(&v[dim..11 * dim], &Quantization::identity(dim));
+    let r = same_rows.refinement().unwrap().clone();
+    match plain.clone().with_refinement(r) {
+        Err(KbError::InconsistentManifest(m)) => {
+            assert!(m.contains("was written for the shard with sha256"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // And so is the refinement of another bundle's shard, re-hashed in the manifest.
+    let other_dir = TempDir::new("other");
+    let mut w = BundleWriter::new(
+        &other_dir.0,
+        dim,
+        MODEL,
+        options(layout::shard_len(dim, 50)),
+    )
+    .unwrap();
+    let theirs_v = unit_vectors(8, 120, dim);
+    w.write_entities((0..120).map(|i| (meta(i), &theirs_v[i * dim..(i + 1) * dim])))
+        .unwrap();
+    w.add_file(Role::ImageF16, "image_f16.bin", b"weights")
+        .unwrap();
+    let om = w.finish().unwrap();
+    let other_files = read_all(&other_dir, &om);
+    let theirs = om.files_with_role(Role::Refine).next().unwrap();
+    let mut f = files.clone();
+    let mut rehashed = m.clone();
+    let ours = rehashed
+        .files
+        .iter_mut()
+        .find(|e| e.path == refines[0].path)
+        .unwrap();
+    let bytes = other_files[&theirs.path].clone();
+    (ours.sha256, ours.bytes) = (layout::sha256_hex(&bytes), bytes.len() as u64);
+    f.insert(refines[0].path.clone(), bytes);
+    set_manifest(&mut f, &rehashed);
+    match load_and_search(&f, &v[..dim], 3) {
+        Err(KbError::InconsistentManifest(m)) => assert!(m.contains("was written for"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // A residual scale above its row's scale is more than half an int8 step: hostile.
+    let refined = plain_and_refined(&v[..10 * dim], &Quantization::identity(dim)).1;
+    let mut bytes = refine::encode(
+        dim,
+        0,
+        layout::sha256(plain.bytes()),
+        refined.refinement().unwrap().scales(),
+        &vec![0u8; 10 * layout::refine_row_bytes(dim)],
+    )
+    .unwrap();
+    let too_big = plain.scales()[3] * 1.5;
+    bytes[layout::HEADER_LEN + 12..layout::HEADER_LEN + 16].copy_from_slice(&too_big.to_le_bytes());
+    match plain.with_refinement(Refinement::decode(bytes, dim).unwrap()) {
+        Err(KbError::MalformedShard { reason, .. }) => {
+            assert!(reason.starts_with("row 3 has a residual scale"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_query_whose_scores_could_overflow_is_refused() {
+    let dim = 8;
+    let q = vec![0.5f32; dim];
+    assert!(Query::new(&q, &Quantization::identity(dim)).is_ok());
+    // Finite, positive, digest-consistent, and absurd: q · dim_scale times the largest row scale
+    // would overflow f32.
+    let huge = Quantization::new(vec![0.0; dim], vec![1e33; dim]);
+    huge.validate(dim).unwrap();
+    match Query::new(&q, &huge) {
+        Err(KbError::BadVector { reason, .. }) => assert_eq!(reason, "its scores could overflow"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_model_identity_covers_every_weight_file() {
+    let id = |files: &[(Role, &str)]| manifest::weights_identity(files.iter().copied());
+    let both = [(Role::ImageF32, "aa"), (Role::ImageF16, "bb")];
+    assert_eq!(id(&both), id(&[both[1], both[0]]), "order does not matter");
+    assert_ne!(
+        id(&both),
+        id(&[(Role::ImageF32, "aa"), (Role::ImageF16, "bc")])
+    );
+    assert_ne!(id(&both), id(&[(Role::ImageF32, "aa")]));
+    assert_ne!(
+        id(&both),
+        id(&[(Role::ImageF32, "bb"), (Role::ImageF16, "aa")])
+    );
+    // A manifest's identity is that of the weight files it lists, and nothing else.
+    let (files, _, _) = small_bundle();
+    let m = manifest_of(&files);
+    let weights: Vec<(Role, &str)> = m
+        .files
+        .iter()
+        .filter(|f| f.role().is_some_and(Role::is_weights))
+        .map(|f| (f.role().unwrap(), f.sha256.as_str()))
+        .collect();
+    assert_eq!(weights.len(), 1, "the test bundle lists its f16 weights");
+    assert_eq!(m.weights_identity(), id(&weights));
+    let mut tampered = m.clone();
+    tampered
+        .files
+        .iter_mut()
+        .find(|f| f.is(Role::ImageF16))
+        .unwrap()
+        .sha256 = "00".repeat(32);
+    assert_ne!(tampered.weights_identity(), m.weights_identity());
 }
 
 proptest! {
@@ -923,6 +1068,84 @@ proptest! {
         let s = Shard::decode(shard::encode(dim, 0, None, &scales, &rows).unwrap(), dim).unwrap();
         let got = search::search(&Query::new(&q, &quant).unwrap(), [&s], 1).unwrap();
         prop_assert_eq!(got[0].index, exact[0].index);
+    }
+
+    /// Any finite-but-absurd value written into a header field or a scale of a shard or of a
+    /// refinement file, with the manifest entry re-hashed to match (so only the parsers stand
+    /// guard), is refused — or, when the value happens to be the one already there, the ranking is
+    /// exactly the intact bundle's. Scales: above MAX_SCALE, negative, infinite, NaN, and for a
+    /// residual, anything above its row's scale.
+    #[test]
+    fn absurd_header_values_are_refused(
+        refinement in any::<bool>(),
+        field in 0usize..9,
+        row in any::<prop::sample::Index>(),
+        word in prop_oneof![any::<u32>(), 0u32..4, Just(u32::MAX), Just(16), Just(50), Just(2)],
+        absurd in prop_oneof![
+            layout::MAX_SCALE * 1.0001..f32::MAX,
+            -f32::MAX..-1e-38f32,
+            Just(f32::INFINITY),
+            Just(f32::NEG_INFINITY),
+            Just(f32::NAN),
+        ],
+        factor in 1.01f32..1e4,
+    ) {
+        // A shard is changed in a bundle without refinements: a refinement would refuse any
+        // change of its shard by digest, and hide whether the shard's own checks hold.
+        thread_local! {
+            static BUNDLES: [(HashMap<String, Vec<u8>>, Vec<f32>, usize); 2] =
+                [small_bundle_refined(false), small_bundle_refined(true)];
+        }
+        BUNDLES.with(|bundles| {
+            let (files, v, dim) = &bundles[usize::from(refinement)];
+            let q = &v[7 * dim..8 * dim];
+            let want = load_and_search(files, q, 120).unwrap();
+            let m = manifest_of(files);
+            let shard = m.shards().next().unwrap().clone();
+            let path = if refinement {
+                m.refinement_for(&shard).unwrap().path.clone()
+            } else {
+                shard.path.clone()
+            };
+            let mut bytes = files[&path].clone();
+            let count = layout::le_u32(&bytes, 16) as usize;
+            let i = row.index(count);
+            let scale_at = layout::HEADER_LEN + 4 * i;
+            match field {
+                // version, dim, count, partition, first (low and high words), the tail.
+                0..=5 => {
+                    let at = [8, 12, 16, 20, 24, 28][field];
+                    bytes[at..at + 4].copy_from_slice(&word.to_le_bytes());
+                }
+                6 => {
+                    let at = 32 + 4 * (word as usize % 8);
+                    bytes[at..at + 4].copy_from_slice(&word.to_le_bytes());
+                }
+                7 => bytes[scale_at..scale_at + 4].copy_from_slice(&absurd.to_le_bytes()),
+                _ => {
+                    // A residual scale above its row's (for a shard: the row's scale times
+                    // `factor` beyond MAX_SCALE, an absurd value again).
+                    let s = Shard::parse(files[&shard.path].clone(), &shard, *dim).unwrap();
+                    let value = if refinement {
+                        s.scales()[i].max(1e-6) * factor
+                    } else {
+                        layout::MAX_SCALE * factor
+                    };
+                    bytes[scale_at..scale_at + 4].copy_from_slice(&value.to_le_bytes());
+                }
+            }
+            let unchanged = bytes == files[&path];
+            let mut f = files.clone();
+            replace_rehashed(&mut f, &path, bytes);
+            match load_and_search(&f, q, 120) {
+                Err(_) => prop_assert!(!unchanged, "the intact bundle was refused"),
+                Ok(got) => {
+                    prop_assert!(unchanged, "field {} of {} accepted", field, path);
+                    prop_assert_eq!(got, want);
+                }
+            }
+            Ok(())
+        })?;
     }
 
     /// Any single-byte change, truncation or extension of any file of a bundle (the manifest

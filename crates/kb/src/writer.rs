@@ -375,7 +375,8 @@ impl BundleWriter {
         self.shards.push(s);
         self.shards.push(m);
         if self.options.refine {
-            let bytes = refine::encode(self.dim, first, &part.refine_scales, &part.nibbles)?;
+            let shard = layout::sha256(&bytes);
+            let bytes = refine::encode(self.dim, first, shard, &part.refine_scales, &part.nibbles)?;
             let r = self.write_file(
                 Role::Refine,
                 &format!("{KB_DIR}/refine-{n:05}.bin"),

@@ -20,6 +20,7 @@ use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::{self, Precision};
 use photolink_kb::{
     BundleWriter, EntityMeta, KbError, Manifest, Role, WriterOptions, layout::sha256_hex,
+    manifest::weights_identity,
 };
 
 /// What to export.
@@ -96,11 +97,33 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         weights::to_burnpack(&image, p).map_err(|e| TrainError::weights("image weights", e))
     };
     let (image_f32, image_f16) = (burnpack(Precision::F32)?, burnpack(Precision::F16)?);
+    let faces = config.image_tower == ImageTowerKind::Facenet;
+    let mut weight_files = vec![
+        (Role::ImageF32, "image-f32.bpk".to_string(), image_f32),
+        (Role::ImageF16, "image-f16.bpk".to_string(), image_f16),
+    ];
+    if faces {
+        for (role, precision) in [
+            (Role::DetectorF32, Precision::F32),
+            (Role::DetectorF16, Precision::F16),
+        ] {
+            let file = models
+                .join("face_detector")
+                .join(TowerId::FaceDetector.weight_file(precision));
+            let bytes = fs::read(&file).map_err(|e| io(&file, e))?;
+            weight_files.push((role, format!("detector-{}.bpk", precision.as_str()), bytes));
+        }
+    }
+    let digests: Vec<(Role, String)> = weight_files
+        .iter()
+        .map(|(role, _, bytes)| (*role, sha256_hex(bytes)))
+        .collect();
+    let identity = weights_identity(digests.iter().map(|(r, d)| (*r, d.as_str())));
 
     let mut writer = BundleWriter::new(
         &options.out,
         config.dim,
-        &sha256_hex(&image_f32),
+        &identity,
         WriterOptions {
             max_shard_bytes: options.max_shard_bytes,
             refine: options.refine,
@@ -151,7 +174,6 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         }
     }
 
-    let faces = config.image_tower == ImageTowerKind::Facenet;
     let linker_config = LinkerConfig {
         format: linker::CONFIG_FORMAT.into(),
         version: linker::CONFIG_VERSION,
@@ -165,23 +187,8 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         "linker.json",
         &serde_json::to_vec_pretty(&linker_config).expect("serialisable"),
     )?;
-    writer.add_file(Role::ImageF32, "image-f32.bpk", &image_f32)?;
-    writer.add_file(Role::ImageF16, "image-f16.bpk", &image_f16)?;
-    if faces {
-        for (role, precision) in [
-            (Role::DetectorF32, Precision::F32),
-            (Role::DetectorF16, Precision::F16),
-        ] {
-            let file = models
-                .join("face_detector")
-                .join(TowerId::FaceDetector.weight_file(precision));
-            let bytes = fs::read(&file).map_err(|e| io(&file, e))?;
-            writer.add_file(
-                role,
-                &format!("detector-{}.bpk", precision.as_str()),
-                &bytes,
-            )?;
-        }
+    for (role, name, bytes) in &weight_files {
+        writer.add_file(*role, name, bytes)?;
     }
     Ok(writer.finish()?)
 }

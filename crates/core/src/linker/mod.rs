@@ -167,18 +167,16 @@ pub struct Linker {
 
 impl Linker {
     /// Builds the networks of a bundle on `compute`. The weights must already be verified against
-    /// their manifest entries; the f32 weights' sha256 must be the manifest's model identity, which
-    /// ties the KB vectors to these weights.
+    /// their manifest entries, and the manifest's model identity must be that of every weight file
+    /// it lists (f32 and f16 alike), which ties the KB vectors to these weights whichever
+    /// precision is loaded.
     pub fn new(
         compute: Compute,
         manifest: Manifest,
         config: LinkerConfig,
         weights: BundleWeights,
     ) -> Result<Self, LinkError> {
-        let paired = manifest
-            .file(Role::ImageF32)
-            .ok_or(LinkError::MissingFile(Role::ImageF32))?;
-        manifest.check_model(&paired.sha256, config.dim)?;
+        manifest.check_model(&manifest.weights_identity(), config.dim)?;
         let device = &compute.device;
         let image = weights::load(
             ImageSide::new(config.image_tower, config.dim, device),
