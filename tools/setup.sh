@@ -25,10 +25,10 @@ if [ "$have" != "$want" ]; then
     cargo install --quiet --root "$PHOTOLINK_TOOLS" wasm-bindgen-cli --version "$want"
 fi
 
-# 3. Debian packages: browser + driver, Mesa's software Vulkan (lavapipe) for native wgpu, and a font
-#    for the training plots.
+# 3. Debian packages: browser + driver, Mesa's software Vulkan (lavapipe) for native wgpu, a font
+#    for the training plots, and GNU time for the memory bound of tools/memory-bound.sh.
 missing=()
-for pkg in chromium chromium-driver mesa-vulkan-drivers libvulkan1 fonts-dejavu-core; do
+for pkg in chromium chromium-driver mesa-vulkan-drivers libvulkan1 fonts-dejavu-core time; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

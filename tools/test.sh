@@ -33,7 +33,7 @@ WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600} \
 step "browser control: without --enable-unsafe-webgpu the WebGPU test must fail"
 tools/webgpu-control.sh
 
-step "end-to-end: the assembled page in headless Chromium"
+step "end-to-end: assembling the page and the persons bundle"
 tools/build-web.sh
 e2e="$PHOTOLINK_CACHE/e2e"
 mkdir -p "$e2e"
@@ -41,6 +41,11 @@ mkdir -p "$e2e"
 "$photolink" export --run tests/fixtures/persons-run --kb "$e2e/data/persons/kb.jsonl" \
     --out "$e2e/bundles/persons" --title "Basketball players"
 "$photolink" site --out "$e2e/site" --bundle "$e2e/bundles/persons"
+
+step "memory bound: photolink link on photos of extreme shapes (peak RSS ≤ 1 GiB)"
+tools/memory-bound.sh "$e2e/bundles/persons" "$photolink"
+
+step "end-to-end: the page in headless Chromium"
 (cd tests/e2e && npm ci --silent --no-audit --no-fund >/dev/null)
 # The committed run links this training photo to this player (tests/fixtures/persons-run/README.md).
 PHOTOLINK_BIN="$photolink" E2E_SITE="$e2e/site" E2E_BUNDLE="$e2e/bundles/persons" \

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use ::image::{
-    DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, metadata::Orientation,
+    DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage, metadata::Orientation,
 };
 
 use super::{Photo, PhotoError};
@@ -75,16 +75,22 @@ pub fn decode_on(
     }
     // A broken EXIF block is no reason to refuse the pixels.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    image.apply_orientation(orientation);
-
-    let (width, height) = (image.width() as usize, image.height() as usize);
+    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    // Down to 8-bit RGB before the orientation is applied: a rotation copies the image, and a
+    // 16-bit RGBA copy of a photo at the pixel limit would be another 400 MB.
     let rgb = if image.color().has_alpha() {
         flatten(&image.into_rgba8(), background)
     } else {
         image.into_rgb8().into_raw()
     };
-    Ok(Photo::from_rgb8(width, height, rgb).expect("decoder returns width × height pixels"))
+    let rgb = RgbImage::from_raw(width, height, rgb).expect("decoder returns width × height");
+    let mut image = DynamicImage::ImageRgb8(rgb);
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    Ok(
+        Photo::from_rgb8(width, height, image.into_rgb8().into_raw())
+            .expect("an oriented image has width × height pixels"),
+    )
 }
 
 /// Composites RGBA over an opaque `background`, with Pillow's `alpha_composite` arithmetic (so that

@@ -113,9 +113,11 @@ impl Photo {
         })
     }
 
-    /// Pads with black to a square. `Centered` splits the padding (the odd pixel goes right/bottom);
-    /// `TopLeft` keeps the image in the top-left corner — the two conventions of face-api.js.
-    pub fn pad_to_square(&self, placement: SquarePadding) -> Photo {
+    /// The photo padded with black to a square, as a view: nothing is copied, so a panorama or a
+    /// one-pixel strip costs no more than its own pixels (its padded square could be gigabytes).
+    /// `Centered` splits the padding (the odd pixel goes right/bottom); `TopLeft` keeps the image
+    /// in the top-left corner — the two conventions of face-api.js.
+    pub fn padded_square(&self, placement: SquarePadding) -> PaddedSquare<'_> {
         let side = self.width.max(self.height);
         let (dx, dy) = match placement {
             SquarePadding::TopLeft => (0, 0),
@@ -125,17 +127,24 @@ impl Photo {
                 (before(side - self.width), before(side - self.height))
             }
         };
-        let mut rgb = vec![0u8; side * side * 3];
-        for y in 0..self.height {
-            let src = y * self.width * 3;
-            let dst = ((y + dy) * side + dx) * 3;
-            rgb[dst..dst + self.width * 3].copy_from_slice(&self.rgb[src..src + self.width * 3]);
+        PaddedSquare {
+            photo: self,
+            side,
+            dx,
+            dy,
         }
-        Photo {
-            width: side,
-            height: side,
-            rgb,
-        }
+    }
+
+    /// The padded square of [`Photo::padded_square`], materialised (small photos and tests).
+    pub fn pad_to_square(&self, placement: SquarePadding) -> Photo {
+        let square = self.padded_square(placement);
+        let mut out = Photo {
+            width: square.side,
+            height: square.side,
+            rgb: vec![0u8; square.side * square.side * 3],
+        };
+        out.paste(self, square.dx, square.dy);
+        out
     }
 
     /// The centred square crop whose side is `fraction` of the shorter side, as TF's EfficientNet
@@ -167,6 +176,65 @@ impl Photo {
             width: self.width,
             height: self.height,
             data: self.rgb.iter().map(|&v| f32::from(v)).collect(),
+        }
+    }
+}
+
+/// A photo padded with black to a square, read sample by sample (see [`Photo::padded_square`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PaddedSquare<'a> {
+    photo: &'a Photo,
+    side: usize,
+    dx: usize,
+    dy: usize,
+}
+
+impl PaddedSquare<'_> {
+    /// Width and height of the square.
+    pub fn side(&self) -> usize {
+        self.side
+    }
+}
+
+/// Something a resampler can read: a width, a height and channel `c` of pixel (`x`, `y`) as f32.
+pub trait Samples {
+    /// Width in pixels.
+    fn width(&self) -> usize;
+    /// Height in pixels.
+    fn height(&self) -> usize;
+    /// Channel `c` (0..3) of pixel (`x`, `y`), 0..=255.
+    fn sample(&self, x: usize, y: usize, c: usize) -> f32;
+}
+
+impl Samples for FloatImage {
+    fn width(&self) -> usize {
+        self.width
+    }
+
+    fn height(&self) -> usize {
+        self.height
+    }
+
+    fn sample(&self, x: usize, y: usize, c: usize) -> f32 {
+        self.data[(y * self.width + x) * 3 + c]
+    }
+}
+
+impl Samples for PaddedSquare<'_> {
+    fn width(&self) -> usize {
+        self.side
+    }
+
+    fn height(&self) -> usize {
+        self.side
+    }
+
+    fn sample(&self, x: usize, y: usize, c: usize) -> f32 {
+        let (px, py) = (x.wrapping_sub(self.dx), y.wrapping_sub(self.dy));
+        if px < self.photo.width && py < self.photo.height {
+            f32::from(self.photo.rgb[(py * self.photo.width + px) * 3 + c])
+        } else {
+            0.0
         }
     }
 }
@@ -309,6 +377,40 @@ mod tests {
         let p = gradient(6, 3).pad_to_square(SquarePadding::TopLeft);
         assert_eq!(p.pixel(5, 2), [5, 2, 7]);
         assert_eq!(p.pixel(5, 3), [0, 0, 0]);
+    }
+
+    #[test]
+    fn resizing_the_padded_view_equals_resizing_the_padded_copy() {
+        // Extreme shapes included: the view must give the very samples the towers were checked
+        // against with the materialised square.
+        for (w, h) in [
+            (97, 131),
+            (131, 97),
+            (6, 3),
+            (1, 40),
+            (40, 1),
+            (1, 1),
+            (150, 150),
+        ] {
+            let p = gradient(w, h);
+            for placement in [SquarePadding::Centered, SquarePadding::TopLeft] {
+                for size in [1, 7, 150, 416] {
+                    let copy = p.pad_to_square(placement).to_float();
+                    assert_eq!(
+                        resize_bilinear_tf(&p.padded_square(placement), size, size),
+                        resize_bilinear_tf(&copy, size, size),
+                        "{w}×{h} {placement:?} → {size}"
+                    );
+                }
+            }
+        }
+        // At scale 1 the resampler is the identity, so the towers need no special case.
+        let p = gradient(9, 4);
+        let square = p.padded_square(SquarePadding::Centered);
+        assert_eq!(
+            resize_bilinear_tf(&square, 9, 9),
+            p.pad_to_square(SquarePadding::Centered).to_float()
+        );
     }
 
     #[test]

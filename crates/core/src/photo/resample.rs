@@ -2,25 +2,30 @@
 //! tfjs's `resizeBilinear` (face-api.js) and Pillow's antialiased bicubic (torchvision pipelines).
 //! A different resampler is a different input distribution, so "close enough" is not the goal.
 
-use super::{FloatImage, Photo};
+use super::{FloatImage, Photo, Samples};
 
 /// tfjs `image.resizeBilinear(x, [h, w], alignCorners = false, halfPixelCenters = false)`: source
 /// coordinate `dst · in/out` with no half-pixel offset, no antialiasing, result not rounded.
-pub fn resize_bilinear_tf(src: &FloatImage, width: usize, height: usize) -> FloatImage {
-    let scale_x = src.width as f32 / width as f32;
-    let scale_y = src.height as f32 / height as f32;
+/// Reads `src` through [`Samples`], so a [`PaddedSquare`](super::PaddedSquare) is resized without its
+/// padding ever being allocated.
+pub fn resize_bilinear_tf(src: &impl Samples, width: usize, height: usize) -> FloatImage {
+    let scale_x = src.width() as f32 / width as f32;
+    let scale_y = src.height() as f32 / height as f32;
     let mut data = Vec::with_capacity(width * height * 3);
-    let at = |x: usize, y: usize, c: usize| src.data[(y * src.width + x) * 3 + c];
+    let at = |x: usize, y: usize, c: usize| src.sample(x, y, c);
     for y in 0..height {
         let sy = y as f32 * scale_y;
         let (y0, y1) = (
             sy.floor() as usize,
-            (sy.ceil() as usize).min(src.height - 1),
+            (sy.ceil() as usize).min(src.height() - 1),
         );
         let fy = sy - y0 as f32;
         for x in 0..width {
             let sx = x as f32 * scale_x;
-            let (x0, x1) = (sx.floor() as usize, (sx.ceil() as usize).min(src.width - 1));
+            let (x0, x1) = (
+                sx.floor() as usize,
+                (sx.ceil() as usize).min(src.width() - 1),
+            );
             let fx = sx - x0 as f32;
             for c in 0..3 {
                 let top = at(x0, y0, c) + (at(x1, y0, c) - at(x0, y0, c)) * fx;

@@ -102,13 +102,10 @@ impl FaceDetector {
     /// A photo → the network's input, `[3, size, size]`: padded to a square at the right or bottom,
     /// resized bilinearly as tfjs does, normalised.
     pub fn preprocess(photo: &Photo, size: usize) -> Vec<f32> {
-        let square = photo.pad_to_square(SquarePadding::TopLeft).to_float();
-        let resized = if square.width == size {
-            square
-        } else {
-            resize_bilinear_tf(&square, size, size)
-        };
-        resized.to_chw(&NORMALIZATION)
+        // Resized from a view of the padded square: padding a panorama first could take gigabytes.
+        // At scale 1 the resampler returns its input exactly.
+        resize_bilinear_tf(&photo.padded_square(SquarePadding::TopLeft), size, size)
+            .to_chw(&NORMALIZATION)
     }
 }
 

@@ -131,13 +131,13 @@ impl FaceNet {
     /// A face crop → the network's input, `[3, 150, 150]` channels-first: padded to a centred square
     /// with black, resized bilinearly as tfjs does, normalised.
     pub fn preprocess(face: &Photo) -> Vec<f32> {
-        let square = face.pad_to_square(SquarePadding::Centered).to_float();
-        let resized = if square.width == INPUT_SIZE {
-            square
-        } else {
-            resize_bilinear_tf(&square, INPUT_SIZE, INPUT_SIZE)
-        };
-        resized.to_chw(&NORMALIZATION)
+        // From a view of the padded square: a one-pixel strip of a face box pads to gigabytes.
+        resize_bilinear_tf(
+            &face.padded_square(SquarePadding::Centered),
+            INPUT_SIZE,
+            INPUT_SIZE,
+        )
+        .to_chw(&NORMALIZATION)
     }
 }
 
