@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let hits = s.hits();
     assert!(!hits.is_empty() && hits.len() <= 3);
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(hits.iter().all(|h| h.index >= first && h.index < first + n as u64 && !h.score.is_nan()));
+    assert!(hits.iter().all(|h| h.index >= first && h.index < first + n as u64 && h.score.is_finite()));
     let mut all = vec![0f32; n];
     q.score_all(&shard, &mut all).unwrap();
     let best = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
         assert!(hits.iter().all(|h| h.index >= shard.first()
             && h.index < shard.first() + shard.count() as u64
-            && !h.score.is_nan()));
+            && h.score.is_finite()));
         results.push(hits);
     }
     assert!(results.windows(2).all(|w| w[0] == w[1]), "kernels disagree");
