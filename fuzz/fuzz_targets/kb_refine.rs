@@ -52,16 +52,24 @@ fuzz_target!(|data: &[u8]| {
     let Ok(shard) = shard.with_refinement(refinement) else {
         return; // a residual scale above its row's
     };
-    let query: Vec<f32> = (0..dim).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
+    let query: Vec<f32> = (0..dim)
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0)
+        .collect();
     let q = Query::new(&query, &Quantization::identity(dim)).unwrap();
     let mut s = Searcher::new(q.clone(), 3);
     s.add_shard(&shard).unwrap();
     let hits = s.hits();
     assert!(!hits.is_empty() && hits.len() <= 3);
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(hits.iter().all(|h| h.index >= first && h.index < first + n as u64 && h.score.is_finite()));
+    assert!(
+        hits.iter()
+            .all(|h| h.index >= first && h.index < first + n as u64 && h.score.is_finite())
+    );
     let mut all = vec![0f32; n];
     q.score_all(&shard, &mut all).unwrap();
     let best = all.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    assert_eq!(hits[0].score, best, "the search dropped the best refined row");
+    assert_eq!(
+        hits[0].score, best,
+        "the search dropped the best refined row"
+    );
 });

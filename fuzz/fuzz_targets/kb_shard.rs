@@ -36,13 +36,18 @@ fuzz_target!(|data: &[u8]| {
     if shard.count() * shard.dim() > 1 << 22 {
         return; // keep each run fast
     }
-    let query: Vec<f32> = (0..shard.dim()).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
+    let query: Vec<f32> = (0..shard.dim())
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0)
+        .collect();
     let quant = Quantization::identity(shard.dim());
     let mut results = Vec::new();
     for kernel in Kernel::available() {
         let mut s = Searcher::new(Query::new(&query, &quant).unwrap().with_kernel(kernel), 5);
         s.add_shard(&shard).unwrap();
-        assert!(s.add_shard(&shard).is_err(), "the same shard twice must be refused");
+        assert!(
+            s.add_shard(&shard).is_err(),
+            "the same shard twice must be refused"
+        );
         let hits = s.hits();
         assert!(hits.len() <= 5 && hits.len() <= shard.count());
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
@@ -34,7 +35,7 @@ const FLAGS = [
   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps",
 ];
 
-let server, origin, browser, scratch, tamperedSite;
+let server, origin, browser, scratch, tamperedSite, hostileSite;
 
 function serve(dir) {
   return new Promise((resolve, reject) => {
@@ -61,12 +62,65 @@ before(async () => {
   const bytes = readFileSync(shardPath);
   bytes[bytes.length - 1] ^= 0x5a;
   writeFileSync(shardPath, bytes);
-  // ...listed twice: the damaged copy first, then the intact bundle of the main site under another name.
+  // ...listed three times: the damaged copy first, then the intact bundle of the main site under
+  // another name, then a copy whose f16 image weights (what the page loads) were replaced and
+  // re-hashed in its manifest: every hash matches, but the model identity does not.
   cpSync(join(SITE, bundles[0].path), join(tamperedSite, "bundles", "intact"), { recursive: true });
+  const reweighted = join(tamperedSite, "bundles", "reweighted");
+  cpSync(join(SITE, bundles[0].path), reweighted, { recursive: true });
+  const reweightedManifest = JSON.parse(readFileSync(join(reweighted, "manifest.json")));
+  const weights = reweightedManifest.files.find((f) => f.role === "image-weights-f16");
+  const weightBytes = readFileSync(join(reweighted, weights.path));
+  weightBytes[weightBytes.length >> 1] ^= 0x40;
+  writeFileSync(join(reweighted, weights.path), weightBytes);
+  weights.sha256 = createHash("sha256").update(weightBytes).digest("hex");
+  writeFileSync(join(reweighted, "manifest.json"), JSON.stringify(reweightedManifest, null, 2));
   writeFileSync(join(tamperedSite, "bundles.json"), JSON.stringify([
     { ...bundles[0], title: "damaged copy" }, { ...bundles[0], title: "intact", path: "bundles/intact/" },
+    { ...bundles[0], title: "re-hashed weights", path: "bundles/reweighted/" },
   ]));
+  hostileSite = makeHostileSite(join(scratch, "hostile"));
 });
+
+// Strings a hostile site owner (or a careless KB) could put in a bundle: markup, script, a
+// `javascript:` link, control characters. The page must show them as text and run none of it.
+const HOSTILE = {
+  name: `<img src=x onerror="window.__pwned='name'">Evil <b>bold</b>`,
+  description: `</li><script>window.__pwned='description'</script>\u001b[31m red`,
+  url: "javascript:window.__pwned='url'",
+  title: `<svg onload="window.__pwned='title'">KB`,
+};
+
+/** A copy of the site whose first bundle gives EXPECTED hostile metadata and a hostile title,
+ * every changed file re-hashed in the manifest (as its owner could), so only the page stands guard. */
+function makeHostileSite(dir) {
+  cpSync(SITE, dir, { recursive: true });
+  const bundles = JSON.parse(readFileSync(join(dir, "bundles.json")));
+  const root = join(dir, bundles[0].path);
+  const manifest = JSON.parse(readFileSync(join(root, "manifest.json")));
+  const rewrite = (entry, edit) => {
+    const path = join(root, entry.path);
+    const bytes = Buffer.from(edit(readFileSync(path, "utf8")));
+    writeFileSync(path, bytes);
+    entry.bytes = bytes.length;
+    entry.sha256 = createHash("sha256").update(bytes).digest("hex");
+  };
+  let found = false;
+  for (const entry of manifest.files.filter((f) => f.role === "metadata")) {
+    rewrite(entry, (text) => text.split("\n").map((line) => {
+      if (!line) return line;
+      const record = JSON.parse(line);
+      if (record.name !== EXPECTED) return line;
+      found = true;
+      return JSON.stringify({ ...record, name: HOSTILE.name, description: HOSTILE.description, url: HOSTILE.url });
+    }).join("\n"));
+  }
+  assert.ok(found, `${EXPECTED} is in no metadata file`);
+  rewrite(manifest.files.find((f) => f.role === "linker"), (text) => JSON.stringify({ ...JSON.parse(text), title: HOSTILE.title }));
+  writeFileSync(join(root, "manifest.json"), JSON.stringify(manifest, null, 2));
+  writeFileSync(join(dir, "bundles.json"), JSON.stringify([{ ...bundles[0], title: HOSTILE.title }]));
+  return dir;
+}
 
 after(async () => {
   await browser?.close();
@@ -191,7 +245,7 @@ test("bad photos give a message and the page keeps working", async () => {
   await context.close();
 });
 
-test("a tampered shard is refused with a message and another bundle still works", async () => {
+test("a tampered shard or re-hashed weights are refused with a message and another bundle still works", async () => {
   const { child, origin: tamperedOrigin } = await serve(tamperedSite);
   try {
     const context = await browser.newContext();
@@ -203,6 +257,35 @@ test("a tampered shard is refused with a message and another bundle still works"
     await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
     assert.equal(await linkFile(page, PHOTO), "1");
     assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED);
+    // Replaced f16 weights, re-hashed: refused by the model identity, not linked with wrong rankings.
+    await page.selectOption("#bundle", "2");
+    await page.waitForFunction(() => /made for model/.test(document.querySelector("#error").textContent)
+      && !document.querySelector("#error").hidden, null, { timeout: 300_000 });
+    await context.close();
+  } finally {
+    child.kill();
+  }
+});
+
+test("hostile names, descriptions, links and titles are shown as text, never run", async () => {
+  const { child, origin: hostileOrigin } = await serve(hostileSite);
+  try {
+    const { page, context, requests } = await open(`${hostileOrigin}/?backend=cpu`);
+    assert.equal(await linkFile(page, PHOTO), "1", await page.textContent("#status"));
+    // The markup arrives as the very characters of the bundle.
+    assert.equal(await page.textContent("#subjects > li h3"), HOSTILE.name);
+    const first = page.locator("#subjects > li li").first();
+    assert.ok((await first.textContent()).includes(HOSTILE.description), await first.textContent());
+    assert.equal(await page.textContent("#bundle option"), HOSTILE.title);
+    // None of it became elements, ran, or became a link.
+    assert.equal(await page.locator("#subjects img, #subjects script, #subjects b, #bundle svg, svg[onload]").count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.equal(await page.locator('a[href^="javascript:"]').count(), 0);
+    assert.equal(await first.locator("a").count(), 0, "a javascript: url became a link");
+    // Clicking the name does nothing either.
+    await first.locator("strong").first().click();
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assertSameOrigin(requests, hostileOrigin);
     await context.close();
   } finally {
     child.kill();

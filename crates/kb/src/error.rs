@@ -67,10 +67,13 @@ pub enum KbError {
         found: usize,
     },
 
-    /// The bundle was exported for other image-tower weights than the ones loaded.
-    #[error("bundle was exported for model {found:?}, but the loaded model is {expected:?}")]
+    /// The bundle's vectors were made for another model than its weights are (a weight file
+    /// replaced, even with its manifest entry re-hashed), or than the one loaded.
+    #[error(
+        "the bundle's vectors were made for model {found:?}, but its weights are model {expected:?}"
+    )]
     ModelMismatch {
-        /// Identity of the loaded model.
+        /// Identity of the weights (or of the loaded model).
         expected: String,
         /// Identity recorded in the manifest.
         found: String,

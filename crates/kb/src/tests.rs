@@ -284,13 +284,16 @@ fn writer_refuses_bad_entities_and_names() {
     assert!(!dir.0.join("../evil.bin").exists());
 }
 
-/// A small valid bundle in memory: (files by path, the vectors, dim).
-fn small_bundle() -> (HashMap<String, Vec<u8>>, Vec<f32>, usize) {
+/// A bundle in memory: (files by path, the vectors, dim).
+type MemoryBundle = (HashMap<String, Vec<u8>>, Vec<f32>, usize);
+
+/// A small valid bundle in memory.
+fn small_bundle() -> MemoryBundle {
     small_bundle_refined(true)
 }
 
 /// [`small_bundle`], with or without refinement files.
-fn small_bundle_refined(refine: bool) -> (HashMap<String, Vec<u8>>, Vec<f32>, usize) {
+fn small_bundle_refined(refine: bool) -> MemoryBundle {
     let dir = TempDir::new("small");
     let dim = 16;
     let opts = WriterOptions {
@@ -1093,7 +1096,7 @@ proptest! {
         // A shard is changed in a bundle without refinements: a refinement would refuse any
         // change of its shard by digest, and hide whether the shard's own checks hold.
         thread_local! {
-            static BUNDLES: [(HashMap<String, Vec<u8>>, Vec<f32>, usize); 2] =
+            static BUNDLES: [MemoryBundle; 2] =
                 [small_bundle_refined(false), small_bundle_refined(true)];
         }
         BUNDLES.with(|bundles| {
@@ -1159,7 +1162,7 @@ proptest! {
         value in any::<u8>(),
     ) {
         thread_local! {
-            static BUNDLE: (HashMap<String, Vec<u8>>, Vec<f32>, usize) = small_bundle();
+            static BUNDLE: MemoryBundle = small_bundle();
         }
         BUNDLE.with(|(files, v, dim)| {
             let q = &v[7 * dim..8 * dim];

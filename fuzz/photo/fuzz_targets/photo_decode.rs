@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use photolink_core::photo::{BoundingBox, DecodeLimits, decode};
-use photolink_core::towers::efficientnet::EfficientNet;
+use photolink_core::towers::efficientnet::EfficientNetLite0;
 use photolink_core::towers::face_detector::FaceDetector;
 use photolink_core::towers::facenet::FaceNet;
 
@@ -32,10 +32,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (w, h) = (photo.width(), photo.height());
-    assert!(w > 0 && h > 0 && (w * h) as u64 <= LIMITS.max_pixels, "{w}×{h}");
+    assert!(
+        w > 0 && h > 0 && (w * h) as u64 <= LIMITS.max_pixels,
+        "{w}×{h}"
+    );
     assert_eq!(photo.as_rgb8().len(), w * h * 3);
     check_input(&FaceDetector::preprocess(&photo, 416), 416, "detector");
-    check_input(&EfficientNet::preprocess(&photo), 224, "efficientnet");
+    check_input(&EfficientNetLite0::preprocess(&photo), 224, "efficientnet");
     let corner = |i: usize| f32::from_le_bytes(head[4 * i..4 * i + 4].try_into().unwrap());
     let bbox = BoundingBox {
         x1: corner(0),
@@ -46,11 +49,16 @@ fuzz_target!(|data: &[u8]| {
     match bbox.clamp(w, h) {
         Ok(rect) => {
             assert!(rect.width > 0 && rect.height > 0, "{bbox} → {rect:?}");
-            assert!(rect.x + rect.width <= w && rect.y + rect.height <= h, "{bbox} → {rect:?}");
+            assert!(
+                rect.x + rect.width <= w && rect.y + rect.height <= h,
+                "{bbox} → {rect:?}"
+            );
             check_input(&FaceNet::preprocess(&photo.crop(rect)), 150, "facenet");
         }
         Err(_) => {
-            let has_area = [bbox.x1, bbox.y1, bbox.x2, bbox.y2].iter().all(|v| v.is_finite())
+            let has_area = [bbox.x1, bbox.y1, bbox.x2, bbox.y2]
+                .iter()
+                .all(|v| v.is_finite())
                 && bbox.x2.min(w as f32) - bbox.x1.max(0.0) >= 1.0
                 && bbox.y2.min(h as f32) - bbox.y1.max(0.0) >= 1.0;
             assert!(!has_area, "{bbox} has area in {w}×{h} but was refused");

@@ -46,7 +46,9 @@ fn small_linker() -> Linker {
     let identity = weights_identity(digests.iter().map(|(r, d)| (*r, d.as_str())));
     let mut writer = BundleWriter::new(&dir, DIM, &identity, WriterOptions::default()).unwrap();
     for i in 0..12usize {
-        let mut v: Vec<f32> = (0..DIM).map(|j| (((i * 7 + j * 3) % 11) as f32) - 5.0).collect();
+        let mut v: Vec<f32> = (0..DIM)
+            .map(|j| (((i * 7 + j * 3) % 11) as f32) - 5.0)
+            .collect();
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter_mut().for_each(|x| *x /= norm);
         let meta = EntityMeta {
@@ -66,7 +68,11 @@ fn small_linker() -> Linker {
         faces: true,
     };
     writer
-        .add_file(Role::LinkerConfig, "linker.json", &serde_json::to_vec(&config).unwrap())
+        .add_file(
+            Role::LinkerConfig,
+            "linker.json",
+            &serde_json::to_vec(&config).unwrap(),
+        )
         .unwrap();
     for (role, name, bytes) in &files {
         writer.add_file(*role, name, bytes).unwrap();
