@@ -27,7 +27,9 @@ pub enum KbError {
     },
 
     /// The manifest or a shard has a format version this reader does not know.
-    #[error("{what} has format version {found}, this reader supports version {supported}")]
+    #[error(
+        "{what} has format version {found}, this reader supports version {supported}: export the bundle again with this version of photolink"
+    )]
     UnsupportedVersion {
         /// `"manifest.json"` or the shard's path.
         what: String,
