@@ -5,7 +5,8 @@
 // native CLI's. Inputs come from tools/test.sh through the environment:
 //   PHOTOLINK_BIN   the native binary        E2E_SITE  the assembled site (persons bundle first)
 //   E2E_PHOTO       a photo of E2E_EXPECTED  E2E_BUNDLE the persons bundle folder (native side)
-//   E2E_SCREENSHOT  where to save the screenshot
+//   E2E_SCREENSHOT  where to save the screenshot (not committed); the committed screenshots beside
+//                   it are rewritten only with E2E_UPDATE_SCREENSHOTS=1
 //   E2E_GROUP_PHOTO a photo with four faces (the golden photo `photolink assets fetch` composes)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -36,6 +37,11 @@ const FLAGS = [
 ];
 
 let server, origin, browser, scratch, tamperedSite, hostileSite;
+
+/** Where a committed screenshot goes: beside E2E_SCREENSHOT when asked to update them, else into
+ * the run's scratch folder, so that a test run leaves the tree as it found it. */
+const committedShot = (name) =>
+  join(process.env.E2E_UPDATE_SCREENSHOTS ? dirname(SCREENSHOT) : scratch, name);
 
 function serve(dir) {
   return new Promise((resolve, reject) => {
@@ -166,7 +172,7 @@ for (const backend of ["webgpu", "cpu"]) {
     if (backend === "webgpu") assert.match(shown, /WebGPU/, `expected WebGPU, page says: ${shown}`);
     else assert.match(shown, /CPU/, `expected the CPU, page says: ${shown}`);
     // The page as loaded, before any photo: which backend is live (committed under docs/).
-    await page.screenshot({ path: join(dirname(SCREENSHOT), `page-backend-${backend}.png`) });
+    await page.screenshot({ path: committedShot(`page-backend-${backend}.png`) });
 
     const linked = await linkFile(page, PHOTO);
     assert.equal(linked, "1", `expected one face, got ${linked}: ${await page.textContent("#status")}`);
@@ -216,7 +222,7 @@ test("every face of a group photo is boxed and linked", async () => {
   // The committed screenshot of faces boxed and linked: the photo itself is blurred first, because
   // its NBA headshots are third-party images this repository does not redistribute.
   await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
-  await page.screenshot({ path: join(dirname(SCREENSHOT), "page-persons-faces.png"), fullPage: true });
+  await page.screenshot({ path: committedShot("page-persons-faces.png"), fullPage: true });
   assertSameOrigin(requests, origin);
   await context.close();
 });
