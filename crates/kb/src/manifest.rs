@@ -30,10 +30,10 @@ pub const VERSION: u32 = 2;
 /// and detector) is in it, so replacing any of them, even with its manifest entry re-hashed to
 /// match, breaks the identity unless the identity is rewritten too, and the page loads only
 /// bundles whose identity is that of their listed weights.
-pub fn weights_identity<'a>(files: impl IntoIterator<Item = (Role, &'a str)>) -> String {
+pub fn weights_identity<S: AsRef<str>>(files: impl IntoIterator<Item = (Role, S)>) -> String {
     let mut lines: Vec<String> = files
         .into_iter()
-        .map(|(role, sha256)| format!("{} {sha256}\n", role.name()))
+        .map(|(role, sha256)| format!("{} {}\n", role.name(), sha256.as_ref()))
         .collect();
     lines.sort();
     layout::sha256_hex(lines.concat().as_bytes())

@@ -93,8 +93,9 @@ pub struct Shard {
     scales: Vec<f32>,
     rows_offset: usize,
     refinement: Option<Refinement>,
-    /// sha256 of `bytes`, lowercase hex: what a refinement file names its shard by.
-    sha256: String,
+    /// sha256 of `bytes`, lowercase hex, when the manifest entry it was verified against gave it
+    /// (in-memory shards compute it only if asked: most never are).
+    verified_sha256: Option<String>,
 }
 
 impl Shard {
@@ -112,7 +113,7 @@ impl Shard {
         }
         manifest::verify_file(&bytes, expected)?;
         // verify_file has just proved the entry's digest to be the bytes' own.
-        let shard = Shard::decode_named(bytes, dim, &expected.path, expected.sha256.clone())?;
+        let shard = Shard::decode_named(bytes, dim, &expected.path, Some(expected.sha256.clone()))?;
         let mismatch = |what: &str, expected: u64, found: u64| KbError::CountMismatch {
             what: format!("{} header field {what} vs manifest", shard.path),
             expected,
@@ -137,15 +138,14 @@ impl Shard {
     /// Parses a shard's bytes and checks its header and length, without a manifest entry (no
     /// sha256). For shards built in memory; downloaded shards go through [`Shard::parse`].
     pub fn decode(bytes: Vec<u8>, dim: usize) -> Result<Shard, KbError> {
-        let sha256 = layout::sha256_hex(&bytes);
-        Shard::decode_named(bytes, dim, "<memory>", sha256)
+        Shard::decode_named(bytes, dim, "<memory>", None)
     }
 
     fn decode_named(
         bytes: Vec<u8>,
         dim: usize,
         path: &str,
-        sha256: String,
+        verified_sha256: Option<String>,
     ) -> Result<Shard, KbError> {
         let malformed = |reason: String| KbError::malformed(path, reason);
         let RowHeader {
@@ -197,7 +197,7 @@ impl Shard {
             scales,
             rows_offset,
             refinement: None,
-            sha256,
+            verified_sha256,
         })
     }
 
@@ -207,13 +207,13 @@ impl Shard {
     /// scale exceeds its row's: a residual is at most half an int8 step, so a larger scale can only
     /// be hostile, and would let the re-scoring override the int8 ranking at will.
     pub fn with_refinement(mut self, refinement: Refinement) -> Result<Shard, KbError> {
-        if refinement.shard_sha256() != self.sha256 {
+        let sha256 = self.sha256_hex();
+        if refinement.shard_sha256() != sha256 {
             return Err(KbError::InconsistentManifest(format!(
-                "refinement {:?} was written for the shard with sha256 {}, not for {:?} ({})",
+                "refinement {:?} was written for the shard with sha256 {}, not for {:?} ({sha256})",
                 refinement.path(),
                 refinement.shard_sha256(),
                 self.path,
-                self.sha256
             )));
         }
         if refinement.dim() != self.dim
@@ -300,8 +300,11 @@ impl Shard {
         &self.bytes
     }
 
-    /// The sha256 of the shard's bytes, lowercase hex (what a manifest records).
-    pub fn sha256_hex(&self) -> &str {
-        &self.sha256
+    /// The sha256 of the shard's bytes, lowercase hex (what a manifest records): the verified
+    /// entry's, or computed for a shard built in memory.
+    pub fn sha256_hex(&self) -> String {
+        self.verified_sha256
+            .clone()
+            .unwrap_or_else(|| layout::sha256_hex(&self.bytes))
     }
 }

@@ -114,11 +114,11 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
             weight_files.push((role, format!("detector-{}.bpk", precision.as_str()), bytes));
         }
     }
-    let digests: Vec<(Role, String)> = weight_files
-        .iter()
-        .map(|(role, _, bytes)| (*role, sha256_hex(bytes)))
-        .collect();
-    let identity = weights_identity(digests.iter().map(|(r, d)| (*r, d.as_str())));
+    let identity = weights_identity(
+        weight_files
+            .iter()
+            .map(|(role, _, bytes)| (*role, sha256_hex(bytes))),
+    );
 
     let mut writer = BundleWriter::new(
         &options.out,

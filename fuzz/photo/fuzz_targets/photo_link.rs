@@ -42,8 +42,7 @@ fn small_linker() -> Linker {
     ] {
         files.push((role, name, to_burnpack(&detector, precision).unwrap()));
     }
-    let digests: Vec<(Role, String)> = files.iter().map(|(r, _, b)| (*r, sha256_hex(b))).collect();
-    let identity = weights_identity(digests.iter().map(|(r, d)| (*r, d.as_str())));
+    let identity = weights_identity(files.iter().map(|(r, _, b)| (*r, sha256_hex(b))));
     let mut writer = BundleWriter::new(&dir, DIM, &identity, WriterOptions::default()).unwrap();
     for i in 0..12usize {
         let mut v: Vec<f32> = (0..DIM)

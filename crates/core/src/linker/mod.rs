@@ -316,21 +316,7 @@ impl Linker {
             TensorData::new(pixels, [n, 3, side, side]),
             &self.compute.device,
         );
-        let data = self
-            .image
-            .embed(images)
-            .into_data_async()
-            .await
-            .map_err(|e| LinkError::Readback {
-                what: "image embedding",
-                reason: format!("{e:?}"),
-            })?;
-        let values = data
-            .try_into_vec_as::<f32>()
-            .map_err(|e| LinkError::Readback {
-                what: "image embedding",
-                reason: format!("{e:?}"),
-            })?;
+        let values = read_back(self.image.embed(images), "image embedding").await?;
         if values.iter().any(|v| !v.is_finite()) {
             return Err(LinkError::NonFinite);
         }
@@ -367,6 +353,21 @@ fn to_match(meta: &EntityMeta, score: f32) -> Match {
         url: meta.url.as_deref().and_then(web_url),
         score,
     }
+}
+
+/// The f32 values of a network's output `tensor`, read back from the device; `what` names the
+/// output in the error.
+async fn read_back<const D: usize>(
+    tensor: Tensor<D>,
+    what: &'static str,
+) -> Result<Vec<f32>, LinkError> {
+    let failed = |reason: String| LinkError::Readback { what, reason };
+    tensor
+        .into_data_async()
+        .await
+        .map_err(|e| failed(format!("{e:?}")))?
+        .try_into_vec_as::<f32>()
+        .map_err(|e| failed(format!("{e:?}")))
 }
 
 /// `url` if it is an absolute `http:` or `https:` address. Anything else from a KB — `javascript:`,

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::LinkError;
+use super::{LinkError, read_back};
 use crate::model::ImageTower;
 use crate::photo::{BoundingBox, Photo};
 use crate::towers::face_detector::{self, Detection, FaceDetector};
@@ -28,19 +28,7 @@ pub async fn detect_faces(
         TensorData::new(input, [1, 3, DETECTOR_INPUT, DETECTOR_INPUT]),
         device,
     );
-    let raw = detector
-        .forward(images)
-        .into_data_async()
-        .await
-        .map_err(|e| LinkError::Readback {
-            what: "face detector's output",
-            reason: format!("{e:?}"),
-        })?
-        .try_into_vec_as::<f32>()
-        .map_err(|e| LinkError::Readback {
-            what: "face detector's output",
-            reason: format!("{e:?}"),
-        })?;
+    let raw = read_back(detector.forward(images), "face detector's output").await?;
     let raw = finite_detector_output(raw)?;
     Ok(face_detector::decode(
         &raw,

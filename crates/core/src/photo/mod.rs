@@ -135,18 +135,6 @@ impl Photo {
         }
     }
 
-    /// The padded square of [`Photo::padded_square`], materialised (small photos and tests).
-    pub fn pad_to_square(&self, placement: SquarePadding) -> Photo {
-        let square = self.padded_square(placement);
-        let mut out = Photo {
-            width: square.side,
-            height: square.side,
-            rgb: vec![0u8; square.side * square.side * 3],
-        };
-        out.paste(self, square.dx, square.dy);
-        out
-    }
-
     /// The centred square crop whose side is `fraction` of the shorter side, as TF's EfficientNet
     /// evaluation cuts it: side `floor(fraction · min(w, h))`, odd leftovers going to the top-left.
     pub fn center_crop(&self, fraction: f32) -> Photo {
@@ -187,13 +175,6 @@ pub struct PaddedSquare<'a> {
     side: usize,
     dx: usize,
     dy: usize,
-}
-
-impl PaddedSquare<'_> {
-    /// Width and height of the square.
-    pub fn side(&self) -> usize {
-        self.side
-    }
 }
 
 /// Something a resampler can read: a width, a height and channel `c` of pixel (`x`, `y`) as f32.
@@ -291,6 +272,19 @@ mod tests {
         Photo::from_fn(width, height, |x, y| [x as u8, y as u8, (x + y) as u8])
     }
 
+    /// The padded square of [`Photo::padded_square`], materialised: the reference the view is
+    /// checked against.
+    fn pad_to_square(p: &Photo, placement: SquarePadding) -> Photo {
+        let square = p.padded_square(placement);
+        let mut out = Photo {
+            width: square.side,
+            height: square.side,
+            rgb: vec![0u8; square.side * square.side * 3],
+        };
+        out.paste(p, square.dx, square.dy);
+        out
+    }
+
     #[test]
     fn boxes_are_clamped_to_the_image_and_floored() {
         let b = BoundingBox {
@@ -363,18 +357,18 @@ mod tests {
     #[test]
     fn padding_follows_face_api_conventions() {
         // 97 wide, 131 high: diff 34 → 17 left, 17 right.
-        let p = gradient(97, 131).pad_to_square(SquarePadding::Centered);
+        let p = pad_to_square(&gradient(97, 131), SquarePadding::Centered);
         assert_eq!((p.width(), p.height()), (131, 131));
         assert_eq!(p.pixel(16, 0), [0, 0, 0]);
         assert_eq!(p.pixel(17, 5), [0, 5, 5]);
         assert_eq!(p.pixel(113, 0), [96, 0, 96]);
         assert_eq!(p.pixel(114, 0), [0, 0, 0]);
         // Odd difference: the extra pixel goes to the end.
-        let p = gradient(4, 7).pad_to_square(SquarePadding::Centered);
+        let p = pad_to_square(&gradient(4, 7), SquarePadding::Centered);
         assert_eq!(p.pixel(1, 3), [0, 3, 3]); // before = 1
         assert_eq!(p.pixel(0, 3), [0, 0, 0]);
         assert_eq!(p.pixel(5, 3), [0, 0, 0]); // after = 2
-        let p = gradient(6, 3).pad_to_square(SquarePadding::TopLeft);
+        let p = pad_to_square(&gradient(6, 3), SquarePadding::TopLeft);
         assert_eq!(p.pixel(5, 2), [5, 2, 7]);
         assert_eq!(p.pixel(5, 3), [0, 0, 0]);
     }
@@ -395,7 +389,7 @@ mod tests {
             let p = gradient(w, h);
             for placement in [SquarePadding::Centered, SquarePadding::TopLeft] {
                 for size in [1, 7, 150, 416] {
-                    let copy = p.pad_to_square(placement).to_float();
+                    let copy = pad_to_square(&p, placement).to_float();
                     assert_eq!(
                         resize_bilinear_tf(&p.padded_square(placement), size, size),
                         resize_bilinear_tf(&copy, size, size),
@@ -409,7 +403,7 @@ mod tests {
         let square = p.padded_square(SquarePadding::Centered);
         assert_eq!(
             resize_bilinear_tf(&square, 9, 9),
-            p.pad_to_square(SquarePadding::Centered).to_float()
+            pad_to_square(&p, SquarePadding::Centered).to_float()
         );
     }
 
