@@ -49,6 +49,18 @@ fn facenet_matches_face_api() {
     }
 }
 
+/// The CPU fast path (photolink-cpu) gives the Burn tower's descriptors, so face-api.js's too.
+#[test]
+fn facenet_cpu_path_matches_burn_and_face_api() {
+    let device = Device::flex();
+    let net = load(Precision::F32, FaceNet::new(&device));
+    let a = pollster::block_on(golden::facenet_cpu_path(&net, &device, &photos().0));
+    println!("facenet, CPU fast path: {a}");
+    assert_eq!(a.cases, 7);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert!(a.min_cosine >= 0.9999 && a.max_abs_diff <= 1e-3, "{a}");
+}
+
 #[test]
 fn face_detector_matches_face_api() {
     let device = Device::flex();

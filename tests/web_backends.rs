@@ -51,15 +51,16 @@ async fn webgpu_forward_equals_cpu() {
     );
 }
 
-/// burn-flex's convolutions and matrix products are gemm's: its simd128 kernels must be the ones
-/// running, not its scalar fallback (a run-time switch that burn's `simd` feature turns on).
+/// Both CPU engines run their simd128 kernels: the towers' fast path rten-gemm's (compiled in only
+/// with the `simd128` target feature), and burn-flex gemm's, not its scalar fallback (a run-time
+/// switch that burn's `simd` feature turns on).
 #[wasm_bindgen_test]
-async fn cpu_backend_runs_gemms_simd128_kernels() {
+async fn cpu_backend_runs_simd128_kernels() {
     let cpu = Compute::cpu();
     console_log!("CPU backend: {}", cpu.info);
     assert_eq!(
-        cpu.info.adapter, "burn-flex, gemm simd128",
-        "the browser's CPU backend runs gemm's scalar kernels: is burn's `simd` feature on?"
+        cpu.info.adapter, "photolink-cpu, rten-gemm wasm-f32 + burn-flex, gemm simd128",
+        "the browser's CPU backend runs a scalar GEMM: is `+simd128` set and burn's `simd` feature on?"
     );
 }
 

@@ -55,6 +55,19 @@ async fn facenet_matches_face_api_in_browser() {
     }
 }
 
+/// The CPU fast path in the browser (rten-gemm's simd128 kernel) gives the Burn tower's
+/// descriptors, so face-api.js's too.
+#[wasm_bindgen_test]
+async fn facenet_cpu_path_matches_burn_in_browser() {
+    let compute = Compute::cpu();
+    let net = load(FaceNet::new(&compute.device), FACENET);
+    let a = golden::facenet_cpu_path(&net, &compute.device, &photo(FACES_PHOTO)).await;
+    report("facenet, CPU fast path", &compute, &a);
+    assert_eq!(a.cases, 7);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert!(a.min_cosine >= 0.9999 && a.max_abs_diff <= 1e-3, "{a}");
+}
+
 #[wasm_bindgen_test]
 async fn face_detector_matches_face_api_in_browser() {
     for compute in backends().await {

@@ -22,7 +22,7 @@ mod edge;
 pub enum BackendKind {
     /// A GPU (or a software rasteriser posing as one) through wgpu.
     Gpu,
-    /// The CPU, through burn-flex.
+    /// The CPU: the towers' fast path (photolink-cpu) and burn-flex.
     Cpu,
 }
 
@@ -33,8 +33,9 @@ pub struct BackendInfo {
     pub kind: BackendKind,
     /// The graphics API under wgpu (`"vulkan"`, `"webgpu"`, …), or `"cpu"`.
     pub api: String,
-    /// The adapter's own name (for example `"llvmpipe (LLVM 15.0.6, 256 bits)"`), or `"burn-flex"`
-    /// (in a browser with its GEMM kernel: `"burn-flex, gemm simd128"`).
+    /// The adapter's own name (for example `"llvmpipe (LLVM 15.0.6, 256 bits)"`), or the CPU
+    /// engines with their GEMM kernels (in a browser:
+    /// `"photolink-cpu, rten-gemm wasm-f32 + burn-flex, gemm simd128"`).
     pub adapter: String,
     /// Why the CPU runs although a GPU was asked for; `None` when nothing fell back.
     pub fallback_reason: Option<String>,

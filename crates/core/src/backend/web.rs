@@ -34,14 +34,18 @@ impl Compute {
     }
 }
 
-/// The CPU backend's name, with the GEMM kernel it runs in a browser: gemm chooses between its
-/// simd128 and scalar kernels by a run-time switch (which burn-flex's `simd` feature turns on),
-/// reading the same switch as here, so the page shows what really computes.
+/// The CPU backend's name, with the GEMM kernels it runs in a browser: the towers' fast path
+/// (`photolink-cpu`) names its rten-gemm kernel, and burn-flex (the other networks) names gemm's,
+/// which gemm chooses between simd128 and scalar by a run-time switch (which burn-flex's `simd`
+/// feature turns on), read here, so the page shows what really computes.
 pub(super) fn cpu_adapter() -> String {
     let kernel = if gemm_common::get_wasm_simd128() {
         "simd128"
     } else {
         "scalar"
     };
-    format!("burn-flex, gemm {kernel}")
+    format!(
+        "photolink-cpu, rten-gemm {} + burn-flex, gemm {kernel}",
+        photolink_cpu::gemm_kernel_name()
+    )
 }

@@ -15,9 +15,10 @@ use burn::tensor::{Tensor, TensorData};
 use photolink_kb::{EntityMeta, KbError, Manifest, MetaShard, Query, Role, Searcher, Shard};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Compute;
+use crate::backend::{BackendKind, Compute};
 use crate::model::ImageSide;
 use crate::photo::{BoundingBox, Photo, PhotoError};
+use crate::towers::cpu_path::CpuImageSide;
 use crate::towers::face_detector::FaceDetector;
 use crate::towers::weights::{self, WeightsError};
 
@@ -153,13 +154,21 @@ pub struct BundleWeights {
     pub detector: Option<Vec<u8>>,
 }
 
+/// Which engine embeds the crops.
+enum ImageEngine {
+    /// Burn, on the GPU, or on the CPU for a tower without a fast path.
+    Burn(ImageSide),
+    /// The tower's CPU fast path (`photolink-cpu`).
+    Cpu(CpuImageSide),
+}
+
 /// A loaded bundle, ready to link photos. Shards can be added while they arrive.
 pub struct Linker {
     compute: Compute,
     config: LinkerConfig,
     manifest: Manifest,
     weights: BundleWeights,
-    image: ImageSide,
+    image: ImageEngine,
     detector: Option<FaceDetector>,
     shards: Vec<Shard>,
     metadata: Vec<MetaShard>,
@@ -182,6 +191,13 @@ impl Linker {
             ImageSide::new(config.image_tower, config.dim, device),
             weights.image.clone(),
         )?;
+        // On the CPU, the tower's fast path when it has one; Burn otherwise, and on the GPU.
+        let image = match compute.info.kind {
+            BackendKind::Cpu => {
+                CpuImageSide::of(&image).map_or(ImageEngine::Burn(image), ImageEngine::Cpu)
+            }
+            BackendKind::Gpu => ImageEngine::Burn(image),
+        };
         let detector = match (config.faces, &weights.detector) {
             (true, Some(bytes)) => Some(weights::load(FaceDetector::new(device), bytes.clone())?),
             (true, None) => {
@@ -312,11 +328,16 @@ impl Linker {
                 side,
             });
         }
-        let images = Tensor::from_data(
-            TensorData::new(pixels, [n, 3, side, side]),
-            &self.compute.device,
-        );
-        let values = read_back(self.image.embed(images), "image embedding").await?;
+        let values = match &self.image {
+            ImageEngine::Cpu(fast) => fast.embed(&pixels),
+            ImageEngine::Burn(image) => {
+                let images = Tensor::from_data(
+                    TensorData::new(pixels, [n, 3, side, side]),
+                    &self.compute.device,
+                );
+                read_back(image.embed(images), "image embedding").await?
+            }
+        };
         if values.iter().any(|v| !v.is_finite()) {
             return Err(LinkError::NonFinite);
         }

@@ -7,6 +7,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Deserialize;
 
+use super::cpu_path::CpuTower;
 use super::efficientnet::{self, EfficientNetLite0};
 use super::face_detector::{self, FaceDetector};
 use super::facenet::{self, FaceNet};
@@ -214,6 +215,29 @@ pub fn faceapi_synthetic(width: usize, height: usize) -> Photo {
 /// FaceNet against face-api.js: descriptors of three synthetic images of odd sizes (padding and
 /// resizing exercised) and of the faces the reference detector cut from `faces_photo`.
 pub async fn facenet(net: &FaceNet, device: &Device, faces_photo: &Photo) -> Agreement {
+    let (inputs, expected) = facenet_cases(faces_photo);
+    let out = read(net.forward(batch(&inputs, facenet::INPUT_SIZE, device))).await;
+    descriptor_agreement(&out, &expected, Vec::new())
+}
+
+/// FaceNet's CPU fast path, converted from `net`, against face-api.js on the cases of [`facenet`];
+/// the extra `"max |diff| to Burn"` is its largest difference from `net`'s own descriptors on
+/// `device`.
+pub async fn facenet_cpu_path(net: &FaceNet, device: &Device, faces_photo: &Photo) -> Agreement {
+    let (inputs, expected) = facenet_cases(faces_photo);
+    let fast = CpuTower::facenet(net).expect("FaceNet has a fast path");
+    let (out, _) = fast.run_stages(&inputs.concat(), 0..facenet::STAGES);
+    let burn = read(net.forward(batch(&inputs, facenet::INPUT_SIZE, device))).await;
+    let to_burn = max_abs_diff(&out, &burn);
+    descriptor_agreement(
+        &out,
+        &expected,
+        vec![("max |diff| to Burn", f64::from(to_burn))],
+    )
+}
+
+/// FaceNet's golden inputs (preprocessed) and face-api.js's descriptors of them.
+fn facenet_cases(faces_photo: &Photo) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let fixture = faceapi_fixture();
     let mut inputs = Vec::new();
     let mut expected = Vec::new();
@@ -222,7 +246,7 @@ pub async fn facenet(net: &FaceNet, device: &Device, faces_photo: &Photo) -> Agr
             case.width,
             case.height,
         )));
-        expected.push(&case.descriptor);
+        expected.push(case.descriptor.clone());
     }
     let photo = faces_photo;
     let run = &fixture.tiny_face_detector.runs[0];
@@ -233,14 +257,21 @@ pub async fn facenet(net: &FaceNet, device: &Device, faces_photo: &Photo) -> Agr
             .clamp(photo.width(), photo.height())
             .expect("face box");
         inputs.push(FaceNet::preprocess(&photo.crop(rect)));
-        expected.push(&crop.descriptor);
+        expected.push(crop.descriptor.clone());
     }
-    let out = read(net.forward(batch(&inputs, facenet::INPUT_SIZE, device))).await;
+    (inputs, expected)
+}
+
+fn descriptor_agreement(
+    out: &[f32],
+    expected: &[Vec<f32>],
+    extra: Vec<(&'static str, f64)>,
+) -> Agreement {
     let mut tally = Tally::new();
     for (ours, reference) in out.chunks(facenet::DESCRIPTOR_DIM).zip(expected) {
         tally.add(ours, reference);
     }
-    tally.done(Vec::new())
+    tally.done(extra)
 }
 
 /// The face detector against face-api.js on the four-face photo at input sizes 416 and 320: raw

@@ -4,6 +4,7 @@
 //! trained with, and their weight files. MiniLM's tokenizer (the `tokenizers` crate, native only) is
 //! behind the `text` feature.
 
+pub mod cpu_path;
 pub mod efficientnet;
 pub mod face_detector;
 pub mod facenet;

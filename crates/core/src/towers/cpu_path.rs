@@ -1,0 +1,155 @@
+//! The towers' CPU fast path: a Burn tower converted to `photolink-cpu`'s networks (weights packed
+//! once for the machine's GEMM kernel), which runs the same stages on the CPU several times faster
+//! than burn-flex. Burn stays the engine on WebGPU and for training; FaceNet has the fast path
+//! today, EfficientNet-Lite0 and the detector run on Burn.
+
+use std::ops::Range;
+
+use burn::module::Param;
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PaddingConfig2d};
+use burn::tensor::Tensor;
+use photolink_cpu::facenet::{ConvWeights, FaceNetWeights};
+use photolink_cpu::{ConvShape, Dense, FeatureMap, ShapeError};
+
+use super::facenet::{self, FaceNet};
+use crate::model::{ImageSide, ImageTower};
+use photolink_kb::quantize;
+
+/// A tower on the CPU fast path.
+pub enum CpuTower {
+    /// face-api.js's face recognition net.
+    Facenet(photolink_cpu::FaceNet),
+}
+
+impl CpuTower {
+    /// The fast path of `tower`, or `None` for a tower that has none.
+    pub fn of(tower: &ImageTower) -> Option<Self> {
+        match tower {
+            ImageTower::Facenet(net) => Self::facenet(net).ok(),
+            ImageTower::EfficientnetLite0(_) => None,
+        }
+    }
+
+    /// FaceNet's fast path, with its weights packed.
+    pub fn facenet(net: &FaceNet) -> Result<Self, ShapeError> {
+        convert_facenet(net).map(CpuTower::Facenet)
+    }
+
+    /// Side of the square input.
+    pub fn input_size(&self) -> usize {
+        match self {
+            CpuTower::Facenet(_) => facenet::INPUT_SIZE,
+        }
+    }
+
+    /// Runs `stages` from the tower's input on each of `images` (`[n, 3, side, side]`, row-major,
+    /// preprocessed): the rows, row-major, and the `[c, h, w]` shape of one row.
+    pub fn run_stages(&self, images: &[f32], stages: Range<usize>) -> (Vec<f32>, [usize; 3]) {
+        let side = self.input_size();
+        let per_image = 3 * side * side;
+        assert!(
+            images.len().is_multiple_of(per_image),
+            "whole {side}×{side} images"
+        );
+        let mut shape = [3, side, side];
+        let mut out = Vec::new();
+        for image in images.chunks_exact(per_image) {
+            let x = FeatureMap::new(3, side, side, image.to_vec());
+            let y = match self {
+                CpuTower::Facenet(net) => net.forward_stages(x, stages.clone()),
+            };
+            shape = [y.channels, y.height, y.width];
+            out.extend_from_slice(&y.data);
+        }
+        (out, shape)
+    }
+}
+
+/// What a bundle's image side computes (tower, projection, L2 normalisation), on the fast path.
+pub struct CpuImageSide {
+    tower: CpuTower,
+    projection: Dense,
+}
+
+impl CpuImageSide {
+    /// The fast path of `side`, or `None` when its tower has none.
+    pub fn of(side: &ImageSide) -> Option<Self> {
+        Some(Self {
+            tower: CpuTower::of(&side.tower)?,
+            projection: dense(&side.projection).ok()?,
+        })
+    }
+
+    /// Unit vectors in the shared space of preprocessed `images` (`[n, 3, side, side]`), row-major.
+    pub fn embed(&self, images: &[f32]) -> Vec<f32> {
+        let stages = match &self.tower {
+            CpuTower::Facenet(net) => net.stages(),
+        };
+        let (features, [c, h, w]) = self.tower.run_stages(images, 0..stages);
+        let mut out = Vec::new();
+        for row in features.chunks_exact(c * h * w) {
+            let mut v = self.projection.forward(row);
+            quantize::normalize(&mut v);
+            out.extend(v);
+        }
+        out
+    }
+}
+
+/// A Burn dense layer on the fast path.
+pub fn dense(linear: &Linear) -> Result<Dense, ShapeError> {
+    let [inputs, outputs] = linear.weight.val().dims();
+    Dense::new(
+        inputs,
+        outputs,
+        values(&linear.weight),
+        linear.bias.as_ref().map(values),
+    )
+}
+
+fn convert_facenet(net: &FaceNet) -> Result<photolink_cpu::FaceNet, ShapeError> {
+    let conv = |c: &Conv2d| -> Result<ConvWeights, ShapeError> {
+        let [out_channels, in_channels, kh, kw] = c.weight.val().dims();
+        let padding = match c.padding {
+            PaddingConfig2d::Valid => 0,
+            PaddingConfig2d::Same if c.stride == [1, 1] && kh % 2 == 1 => kh / 2,
+            _ => return Err(ShapeError::Chain("a padding the fast path does not have")),
+        };
+        if kh != kw || c.stride[0] != c.stride[1] || c.groups != 1 || c.dilation != [1, 1] {
+            return Err(ShapeError::Chain(
+                "a convolution the fast path does not have",
+            ));
+        }
+        Ok(ConvWeights {
+            shape: ConvShape {
+                in_channels,
+                out_channels,
+                kernel: kh,
+                stride: c.stride[0],
+                padding,
+            },
+            weights: values(&c.weight),
+            bias: c.bias.as_ref().map(values),
+        })
+    };
+    photolink_cpu::FaceNet::new(FaceNetWeights {
+        stem: conv(&net.stem)?,
+        blocks: net
+            .blocks
+            .iter()
+            .map(|b| Ok([conv(&b.conv1)?, conv(&b.conv2)?]))
+            .collect::<Result<_, ShapeError>>()?,
+        fc: dense(&net.fc)?,
+    })
+}
+
+/// A parameter's values, row-major. The fast path is built on the CPU backend, whose tensors read
+/// back synchronously (in a browser too).
+fn values<const D: usize>(param: &Param<Tensor<D>>) -> Vec<f32> {
+    param
+        .val()
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("f32 parameter")
+}
