@@ -1,14 +1,9 @@
-//! 2-D convolution as one GEMM: `weights [out, in·kh·kw] × im2col(input) [in·kh·kw, oh·ow]`, with
-//! the weights packed for the GEMM kernel once, when the layer is built, and the im2col matrix
-//! virtual (rten-gemm gathers each block of patches into its packing buffer as it goes). Zero
-//! padding is the gather's masked lanes, so a padded input is never allocated either.
+//! 2-D convolution as one GEMM on channels-last maps: each output pixel's patch (kernel rows ×
+//! kernel columns × input channels) is one row of an im2col matrix, built by copying whole runs of
+//! contiguous channels (zeros where the patch overhangs the padding), times the weights packed
+//! once, when the layer is built. Bias, residual and ReLU are the GEMM's epilogue.
 
-use rten_gemm::{
-    BiasVector, ColOffsets, GemmExecutor, GemmInputA, GemmInputB, GemmUninitOptions, Im2Col,
-    PackedAMatrix, RowOffsets,
-};
-use rten_tensor::{AsView, NdTensor, NdTensorView};
-
+use crate::gemm::{Epilogue, PackedWeights};
 use crate::{FeatureMap, ShapeError, check_len};
 
 /// Geometry of a square-kernel convolution.
@@ -32,45 +27,50 @@ impl ConvShape {
         (side + 2 * self.padding).saturating_sub(self.kernel) / self.stride + 1
     }
 
-    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    /// Length of a patch: kernel rows × kernel columns × input channels.
     fn patch_len(&self) -> usize {
-        self.in_channels * self.kernel * self.kernel
+        self.kernel * self.kernel * self.in_channels
     }
 }
 
-/// A biased convolution with its weights packed for this machine's GEMM kernel.
+/// A biased convolution with its weights packed for this target's GEMM kernel.
 pub struct Conv2d {
     shape: ConvShape,
-    weights: PackedAMatrix<f32>,
-    bias: Vec<f32>,
+    weights: PackedWeights,
 }
 
 impl Conv2d {
     /// A layer from weights in Burn's layout (`[out, in, kh, kw]`, row-major) and one bias per
     /// output channel (zeros when the layer has none).
     pub fn new(
-        gemm: &GemmExecutor,
         shape: ConvShape,
         weights: &[f32],
         bias: Option<&[f32]>,
     ) -> Result<Self, ShapeError> {
-        check_len(
-            "convolution weights",
-            weights,
-            shape.out_channels * shape.patch_len(),
-        )?;
+        let (cin, cout, k) = (shape.in_channels, shape.out_channels, shape.kernel);
+        check_len("convolution weights", weights, cout * shape.patch_len())?;
         let bias = match bias {
             Some(b) => {
-                check_len("convolution bias", b, shape.out_channels)?;
+                check_len("convolution bias", b, cout)?;
                 b.to_vec()
             }
-            None => vec![0.0; shape.out_channels],
+            None => vec![0.0; cout],
         };
-        let matrix = NdTensor::from_data([shape.out_channels, shape.patch_len()], weights.to_vec());
+        // The GEMM's `[patch, out]` matrix, patch index (ky, kx, c) as the im2col rows lay it out.
+        let mut matrix = vec![0.0; shape.patch_len() * cout];
+        for o in 0..cout {
+            for c in 0..cin {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let patch = (ky * k + kx) * cin + c;
+                        matrix[patch * cout + o] = weights[((o * cin + c) * k + ky) * k + kx];
+                    }
+                }
+            }
+        }
         Ok(Self {
             shape,
-            weights: gemm.prepack_a(matrix.view()),
-            bias,
+            weights: PackedWeights::new(&matrix, shape.patch_len(), cout, &bias),
         })
     }
 
@@ -79,95 +79,47 @@ impl Conv2d {
         self.shape
     }
 
-    /// Convolves `input` (which must have [`ConvShape::in_channels`] channels).
-    pub fn forward(&self, gemm: &GemmExecutor, input: &FeatureMap) -> FeatureMap {
+    /// Convolves `input` (which must have [`ConvShape::in_channels`] channels), then applies
+    /// `epilogue` (a residual must have the output's shape).
+    pub fn forward(&self, input: &FeatureMap, epilogue: Epilogue) -> FeatureMap {
         let s = self.shape;
         assert_eq!(input.channels, s.in_channels, "convolution input channels");
-        let (h, w) = (input.height, input.width);
-        let (oh, ow) = (s.output_side(h), s.output_side(w));
-        let im2col = self.im2col(gemm, input, oh, ow);
-        let mut out = Vec::with_capacity(s.out_channels * oh * ow);
-        gemm.gemm_uninit(
-            &mut out.spare_capacity_mut()[..s.out_channels * oh * ow],
-            GemmInputA::Packed(&self.weights),
-            GemmInputB::Im2Col(&im2col),
-            GemmUninitOptions {
-                bias: Some(BiasVector::Column(&self.bias)),
-                ..Default::default()
-            },
-        )
-        .expect("packed weights and im2col agree in shape");
-        // SAFETY: `gemm_uninit` returned Ok, so it initialised every one of these values.
-        unsafe { out.set_len(s.out_channels * oh * ow) };
-        FeatureMap::new(s.out_channels, oh, ow, out)
+        let (oh, ow) = (s.output_side(input.height), s.output_side(input.width));
+        let patches = self.im2col(input, oh, ow);
+        let mut out = vec![0.0; oh * ow * s.out_channels];
+        self.weights.gemm(&patches, oh * ow, &mut out, epilogue);
+        FeatureMap::new(oh, ow, s.out_channels, out)
     }
 
-    /// The virtual im2col matrix of `input`: for each row (channel, ky, kx) and each column (output
-    /// pixel), the offset of the input value it reads, split so that the gather can tell padding
-    /// (an offset outside the image in y or in x) from data.
-    fn im2col<'a>(
-        &self,
-        gemm: &GemmExecutor,
-        input: &'a FeatureMap,
-        oh: usize,
-        ow: usize,
-    ) -> Im2Col<'a, f32> {
+    /// One row per output pixel: its patch, kernel row by kernel row. Within a kernel row the
+    /// pixels inside the input are one contiguous run of channels-last values.
+    fn im2col(&self, input: &FeatureMap, oh: usize, ow: usize) -> Vec<f32> {
         let s = self.shape;
-        let (h, w) = (input.height, input.width);
-        let plane = (h * w) as i32;
-        let row = w as i32;
-        let k = s.kernel;
-
-        let rows = s.patch_len();
-        let padded_rows = rows.next_multiple_of(gemm.im2col_row_count_step());
-        let mut row_offsets = RowOffsets {
-            chan: Vec::with_capacity(padded_rows),
-            y: Vec::with_capacity(padded_rows),
-            x: Vec::with_capacity(padded_rows),
-        };
-        for c in 0..s.in_channels {
-            for ky in 0..k {
-                for kx in 0..k {
-                    row_offsets.chan.push(c as i32 * plane);
-                    row_offsets.y.push(ky as i32 * row);
-                    row_offsets.x.push(kx as i32);
+        let (h, w, c) = (input.height as isize, input.width as isize, s.in_channels);
+        let k = s.kernel as isize;
+        let mut rows = Vec::with_capacity(oh * ow * s.patch_len());
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let top = (oy * s.stride) as isize - s.padding as isize;
+                let left = (ox * s.stride) as isize - s.padding as isize;
+                // Kernel columns that fall inside the input, the same for every kernel row.
+                let first = (-left).clamp(0, k);
+                let last = (w - left).clamp(first, k);
+                for ky in 0..k {
+                    let y = top + ky;
+                    if y < 0 || y >= h || first == last {
+                        rows.resize(rows.len() + k as usize * c, 0.0);
+                        continue;
+                    }
+                    rows.resize(rows.len() + first as usize * c, 0.0);
+                    let start = ((y * w + left + first) as usize) * c;
+                    let end = start + (last - first) as usize * c;
+                    rows.extend_from_slice(&input.data[start..end]);
+                    rows.resize(rows.len() + (k - last) as usize * c, 0.0);
                 }
             }
         }
-        // The kernel reads whole steps; the extra rows and columns are never used.
-        for offsets in [
-            &mut row_offsets.chan,
-            &mut row_offsets.y,
-            &mut row_offsets.x,
-        ] {
-            offsets.resize(padded_rows, i32::MAX);
-        }
-
-        let cols = oh * ow;
-        let padded_cols = cols.next_multiple_of(gemm.im2col_col_count_step());
-        let mut col_offsets = ColOffsets {
-            y: Vec::with_capacity(padded_cols),
-            x: Vec::with_capacity(padded_cols),
-        };
-        let pad = s.padding as i32;
-        for oy in 0..oh {
-            for ox in 0..ow {
-                col_offsets.y.push(((oy * s.stride) as i32 - pad) * row);
-                col_offsets.x.push((ox * s.stride) as i32 - pad);
-            }
-        }
-        col_offsets.y.resize(padded_cols, i32::MAX);
-        col_offsets.x.resize(padded_cols, i32::MAX);
-
-        Im2Col {
-            image: NdTensorView::from_data([s.in_channels, h, w], &input.data[..]),
-            row_offsets,
-            col_offsets,
-            n_cols: cols,
-            n_rows: rows,
-            max_y_offset: (h as i32 - 1) * row,
-            max_x_offset: w as i32 - 1,
-        }
+        rows
     }
 }
 
@@ -175,30 +127,29 @@ impl Conv2d {
 mod tests {
     use super::*;
 
-    /// The convolution by its definition, in f64.
+    /// The convolution by its definition, in f64, channels-last.
     fn reference(shape: ConvShape, weights: &[f32], bias: &[f32], input: &FeatureMap) -> Vec<f32> {
         let (h, w) = (input.height as isize, input.width as isize);
         let (oh, ow) = (
             shape.output_side(input.height),
             shape.output_side(input.width),
         );
-        let k = shape.kernel;
+        let (k, cin) = (shape.kernel, shape.in_channels);
         let mut out = Vec::new();
-        for o in 0..shape.out_channels {
-            for oy in 0..oh {
-                for ox in 0..ow {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..shape.out_channels {
                     let mut acc = f64::from(bias[o]);
-                    for c in 0..shape.in_channels {
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                let y = (oy * shape.stride + ky) as isize - shape.padding as isize;
-                                let x = (ox * shape.stride + kx) as isize - shape.padding as isize;
-                                if y < 0 || x < 0 || y >= h || x >= w {
-                                    continue;
-                                }
-                                let v = input.data
-                                    [(c * input.height + y as usize) * input.width + x as usize];
-                                let wt = weights[((o * shape.in_channels + c) * k + ky) * k + kx];
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let y = (oy * shape.stride + ky) as isize - shape.padding as isize;
+                            let x = (ox * shape.stride + kx) as isize - shape.padding as isize;
+                            if y < 0 || x < 0 || y >= h || x >= w {
+                                continue;
+                            }
+                            for c in 0..cin {
+                                let v = input.pixel(y as usize, x as usize)[c];
+                                let wt = weights[((o * cin + c) * k + ky) * k + kx];
                                 acc += f64::from(v) * f64::from(wt);
                             }
                         }
@@ -220,8 +171,8 @@ mod tests {
 
     #[test]
     fn convolutions_equal_their_definition() {
-        let gemm = GemmExecutor::default();
-        // Odd sizes, strides and paddings, channel counts off the kernel's tile sizes.
+        // Odd sizes, strides and paddings, channel counts off the kernel's tile sizes, a kernel
+        // wider than the padded input on one side.
         for (cin, cout, k, stride, padding, h, w) in [
             (3, 32, 7, 2, 0, 23, 19),
             (5, 7, 3, 1, 1, 9, 11),
@@ -229,6 +180,7 @@ mod tests {
             (32, 64, 3, 2, 0, 8, 8),
             (4, 9, 3, 1, 1, 1, 1),
             (2, 3, 1, 1, 0, 5, 4),
+            (3, 5, 5, 1, 2, 2, 6),
         ] {
             let shape = ConvShape {
                 in_channels: cin,
@@ -239,12 +191,12 @@ mod tests {
             };
             let weights = values(cout * cin * k * k, 1);
             let bias = values(cout, 2);
-            let input = FeatureMap::new(cin, h, w, values(cin * h * w, 3));
-            let conv = Conv2d::new(&gemm, shape, &weights, Some(&bias)).unwrap();
-            let out = conv.forward(&gemm, &input);
+            let input = FeatureMap::new(h, w, cin, values(cin * h * w, 3));
+            let conv = Conv2d::new(shape, &weights, Some(&bias)).unwrap();
+            let out = conv.forward(&input, Epilogue::default());
             assert_eq!(
-                (out.height, out.width),
-                (shape.output_side(h), shape.output_side(w))
+                (out.height, out.width, out.channels),
+                (shape.output_side(h), shape.output_side(w), cout)
             );
             let expected = reference(shape, &weights, &bias, &input);
             let worst = out
@@ -259,7 +211,6 @@ mod tests {
 
     #[test]
     fn weights_of_the_wrong_length_are_refused() {
-        let gemm = GemmExecutor::default();
         let shape = ConvShape {
             in_channels: 2,
             out_channels: 3,
@@ -268,13 +219,13 @@ mod tests {
             padding: 1,
         };
         assert!(matches!(
-            Conv2d::new(&gemm, shape, &[0.0; 53], None),
+            Conv2d::new(shape, &[0.0; 53], None),
             Err(ShapeError::Length {
                 got: 53,
                 expected: 54,
                 ..
             })
         ));
-        assert!(Conv2d::new(&gemm, shape, &[0.0; 54], Some(&[0.0; 2])).is_err());
+        assert!(Conv2d::new(shape, &[0.0; 54], Some(&[0.0; 2])).is_err());
     }
 }

@@ -7,8 +7,7 @@
 
 use std::ops::Range;
 
-use rten_gemm::GemmExecutor;
-
+use crate::gemm::Epilogue;
 use crate::pool::max_pool;
 use crate::{Conv2d, ConvShape, Dense, FeatureMap, ShapeError};
 
@@ -40,7 +39,6 @@ struct ResidualBlock {
 
 /// The descriptor network, weights packed for this machine's GEMM kernel.
 pub struct FaceNet {
-    gemm: GemmExecutor,
     stem: Conv2d,
     blocks: Vec<ResidualBlock>,
     fc: Dense,
@@ -49,8 +47,7 @@ pub struct FaceNet {
 impl FaceNet {
     /// Packs `weights`; fails if consecutive layers do not chain.
     pub fn new(weights: FaceNetWeights) -> Result<Self, ShapeError> {
-        let gemm = GemmExecutor::default();
-        let conv = |w: &ConvWeights| Conv2d::new(&gemm, w.shape, &w.weights, w.bias.as_deref());
+        let conv = |w: &ConvWeights| Conv2d::new(w.shape, &w.weights, w.bias.as_deref());
         let stem = conv(&weights.stem)?;
         let mut channels = stem.shape().out_channels;
         let mut blocks = Vec::with_capacity(weights.blocks.len());
@@ -74,7 +71,6 @@ impl FaceNet {
             ));
         }
         Ok(Self {
-            gemm,
             stem,
             blocks,
             fc: weights.fc,
@@ -92,21 +88,19 @@ impl FaceNet {
     }
 
     /// Runs `stages` on the input of the first of them; the last stage gives the descriptor as a
-    /// `[len, 1, 1]` map.
+    /// 1×1 map.
     pub fn forward_stages(&self, mut x: FeatureMap, stages: Range<usize>) -> FeatureMap {
+        let relu = Epilogue {
+            relu: true,
+            ..Default::default()
+        };
         for stage in stages {
             x = match stage {
-                0 => {
-                    // ReLU commutes with the max-pool, so it runs on the pooled map, a quarter
-                    // of the size.
-                    let mut pooled = max_pool(&self.stem.forward(&self.gemm, &x), 3, 2);
-                    pooled.relu();
-                    pooled
-                }
-                s if s <= self.blocks.len() => self.blocks[s - 1].forward(&self.gemm, &x),
+                0 => max_pool(&self.stem.forward(&x, relu), 3, 2),
+                s if s <= self.blocks.len() => self.blocks[s - 1].forward(&x),
                 _ => {
                     let descriptor = self.fc.forward(&x.channel_means());
-                    FeatureMap::new(descriptor.len(), 1, 1, descriptor)
+                    FeatureMap::new(1, 1, descriptor.len(), descriptor)
                 }
             };
         }
@@ -115,18 +109,25 @@ impl FaceNet {
 }
 
 impl ResidualBlock {
-    fn forward(&self, gemm: &GemmExecutor, x: &FeatureMap) -> FeatureMap {
-        let mut inner = self.conv1.forward(gemm, x);
-        inner.relu();
-        let branch = self.conv2.forward(gemm, &inner);
+    fn forward(&self, x: &FeatureMap) -> FeatureMap {
+        let inner = self.conv1.forward(
+            x,
+            Epilogue {
+                relu: true,
+                ..Default::default()
+            },
+        );
         if self.conv1.shape().stride == 1 {
-            let mut out = branch;
-            for (o, s) in out.data.iter_mut().zip(&x.data) {
-                *o = (*o + s).max(0.0);
-            }
-            return out;
+            // The identity shortcut and the ReLU are the second convolution's epilogue.
+            return self.conv2.forward(
+                &inner,
+                Epilogue {
+                    residual: Some(&x.data),
+                    relu: true,
+                },
+            );
         }
-        downsampled_sum(&branch, x)
+        downsampled_sum(&self.conv2.forward(&inner, Epilogue::default()), x)
     }
 }
 
@@ -134,26 +135,27 @@ impl ResidualBlock {
 /// zero, and `branch` is zero-padded at the bottom and right to the pooled size (a strided 3×3
 /// convolution without padding can come out one pixel short of it, and face-api.js pads so).
 fn downsampled_sum(branch: &FeatureMap, x: &FeatureMap) -> FeatureMap {
-    let (h, w) = (x.height / 2, x.width / 2);
-    let (bh, bw) = (branch.height, branch.width);
-    let mut out = Vec::with_capacity(branch.channels * h * w);
-    for c in 0..branch.channels {
-        let plane = branch.plane(c);
-        let source = (c < x.channels).then(|| x.plane(c));
-        for y in 0..h {
-            for xx in 0..w {
-                let b = if y < bh && xx < bw {
-                    plane[y * bw + xx]
-                } else {
-                    0.0
-                };
-                let s = source.map_or(0.0, |p| {
-                    let at = |dy: usize, dx: usize| p[(2 * y + dy) * x.width + 2 * xx + dx];
-                    (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4.0
-                });
-                out.push((b + s).max(0.0));
+    let (h, w, c) = (x.height / 2, x.width / 2, branch.channels);
+    let mut out = Vec::with_capacity(h * w * c);
+    for y in 0..h {
+        for xx in 0..w {
+            let start = out.len();
+            if y < branch.height && xx < branch.width {
+                out.extend_from_slice(branch.pixel(y, xx));
+            } else {
+                out.resize(start + c, 0.0);
+            }
+            let corners =
+                [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(dy, dx)| x.pixel(2 * y + dy, 2 * xx + dx));
+            for (ch, o) in out[start..start + x.channels].iter_mut().enumerate() {
+                let mean =
+                    (corners[0][ch] + corners[1][ch] + corners[2][ch] + corners[3][ch]) / 4.0;
+                *o += mean;
+            }
+            for o in &mut out[start..] {
+                *o = o.max(0.0);
             }
         }
     }
-    FeatureMap::new(branch.channels, h, w, out)
+    FeatureMap::new(h, w, c, out)
 }

@@ -4,12 +4,11 @@
 //! and in the browser (wasm simd128).
 //!
 //! What makes it fast, against burn-flex's operator-by-operator execution:
-//! - every convolution is one GEMM (rten-gemm's register-blocked kernels) whose weights are
-//!   **packed once**, at load, and whose input is a *virtual* im2col: patches are gathered straight
-//!   into the GEMM's packing buffer, never materialised;
-//! - the bias is added inside the GEMM; residual sum and ReLU are one pass over the output;
-//! - no layout changes between layers: activations stay channels-first, the layout the GEMM's
-//!   im2col reads and writes.
+//! - activations are **channels-last** from the first layer to the last, so a convolution's
+//!   patches are copies of contiguous channel runs and its GEMM writes the next layer's layout;
+//! - every convolution is **one GEMM** whose weights are **packed once**, when the network is
+//!   built ([`gemm`]: our own 4×8 simd128 kernel in wasm, rten-gemm's AVX2/AVX-512 natively);
+//! - bias, residual and ReLU are the GEMM's **epilogue**, applied before the store.
 //!
 //! The networks are built from plain row-major weights in Burn's layout (`[out, in, kh, kw]`), so
 //! the crate has no dependency on Burn; `photolink-core` converts its modules.
@@ -18,6 +17,7 @@ mod conv;
 mod dense;
 pub mod facenet;
 mod feature_map;
+pub mod gemm;
 mod pool;
 
 pub use conv::{Conv2d, ConvShape};
@@ -43,12 +43,10 @@ pub enum ShapeError {
     Chain(&'static str),
 }
 
-/// The name of the GEMM kernel that runs (`"wasm-f32"`, `"x86_64-f32-avx512"`, …), for a user to see
-/// which code path computes.
+/// The name of the GEMM kernel that runs (`"photolink simd128 4×8"`, `"rten-gemm
+/// x86_64-f32-avx512"`, …), for a user to see which code path computes.
 pub fn gemm_kernel_name() -> String {
-    rten_gemm::GemmExecutor::<f32>::default()
-        .kernel_name()
-        .to_string()
+    gemm::kernel_name()
 }
 
 /// Checks that `values` has `expected` entries.

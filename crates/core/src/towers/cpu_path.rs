@@ -55,12 +55,13 @@ impl CpuTower {
         let mut shape = [3, side, side];
         let mut out = Vec::new();
         for image in images.chunks_exact(per_image) {
-            let x = FeatureMap::new(3, side, side, image.to_vec());
+            let x = FeatureMap::from_chw(3, side, side, image);
             let y = match self {
                 CpuTower::Facenet(net) => net.forward_stages(x, stages.clone()),
             };
             shape = [y.channels, y.height, y.width];
-            out.extend_from_slice(&y.data);
+            // Channels-first, as Burn's stages (and the training caches) read them.
+            out.extend(y.to_chw());
         }
         (out, shape)
     }

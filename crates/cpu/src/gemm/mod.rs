@@ -1,0 +1,82 @@
+//! The one matrix product the convolutions need: `out[m, n] = a[m, k] · W[k, n] + bias`, then
+//! optionally `+ residual` and ReLU, with `W` packed once for the kernel that runs it.
+//!
+//! The kernel is chosen per target, at this module's edge:
+//! - **wasm32** (`simd128.rs`): our own register-blocked 4×8 kernel, XNNPACK's shape for wasm
+//!   simd128 on x86. Each step splats one value of `a` per row and multiplies it with two vectors
+//!   of packed weights; the 8 accumulators stay in registers (V8 on x86 has 16), and the epilogue
+//!   (bias, residual, ReLU) runs on them before the one store. rten-gemm's wasm kernel (8×8, 16
+//!   accumulators) measured 2.2× slower on FaceNet's convolutions in V8, which spills them.
+//! - **native** (`native.rs`): rten-gemm, whose AVX2 and AVX-512 kernels it picks at run time and
+//!   which uses every core.
+
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "native.rs"]
+mod kernel;
+#[cfg(target_arch = "wasm32")]
+#[path = "simd128.rs"]
+mod kernel;
+
+pub use kernel::{PackedWeights, kernel_name};
+
+/// What happens to each output value after the product and the bias.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Epilogue<'a> {
+    /// Values added before the activation, `[m, n]` like the output (a residual connection).
+    pub residual: Option<&'a [f32]>,
+    /// Clamp at zero.
+    pub relu: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32)
+            .map(|v| v / (1u32 << 23) as f32 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn products_equal_their_definition_with_every_epilogue() {
+        // Row and column counts on and off the kernel's 4×8 tile.
+        for (m, k, n) in [(1, 1, 1), (4, 8, 8), (5, 3, 9), (37, 147, 32), (9, 64, 17)] {
+            let a = values(m * k, 1);
+            let w = values(k * n, 2);
+            let bias = values(n, 3);
+            let residual = values(m * n, 4);
+            let packed = PackedWeights::new(&w, k, n, &bias);
+            for (with_residual, relu) in
+                [(false, false), (true, false), (false, true), (true, true)]
+            {
+                let epilogue = Epilogue {
+                    residual: with_residual.then_some(&residual[..]),
+                    relu,
+                };
+                let mut out = vec![f32::NAN; m * n];
+                packed.gemm(&a, m, &mut out, epilogue);
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut expected: f64 = f64::from(bias[j]);
+                        for p in 0..k {
+                            expected += f64::from(a[i * k + p]) * f64::from(w[p * n + j]);
+                        }
+                        if with_residual {
+                            expected += f64::from(residual[i * n + j]);
+                        }
+                        if relu {
+                            expected = expected.max(0.0);
+                        }
+                        let got = out[i * n + j];
+                        assert!(
+                            (f64::from(got) - expected).abs() <= 1e-4,
+                            "{m}×{k}×{n} at ({i}, {j}), residual {with_residual}, relu {relu}: {got} vs {expected}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
