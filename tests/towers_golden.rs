@@ -92,6 +92,18 @@ fn efficientnet_matches_pytorch() {
     assert!(a.extra("max logit |diff|").unwrap() <= 1e-3, "{a}");
 }
 
+/// The CPU fast path (photolink-cpu) gives the Burn tower's features, so PyTorch's too.
+#[test]
+fn efficientnet_cpu_path_matches_burn_and_pytorch() {
+    let device = Device::flex();
+    let net = load(Precision::F32, EfficientNetLite0::new(true, &device));
+    let a = pollster::block_on(golden::efficientnet_cpu_path(&net, &device, &photos().1));
+    println!("efficientnet-lite0, CPU fast path: {a}");
+    assert_eq!(a.cases, 3);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert!(a.min_cosine >= 0.9999, "{a}");
+}
+
 #[test]
 fn minilm_matches_sentence_transformers() {
     let device = Device::flex();

@@ -68,6 +68,18 @@ async fn facenet_cpu_path_matches_burn_in_browser() {
     assert!(a.min_cosine >= 0.9999 && a.max_abs_diff <= 1e-3, "{a}");
 }
 
+/// The same for EfficientNet-Lite0 (depthwise convolutions, TF padding, ReLU6 epilogues).
+#[wasm_bindgen_test]
+async fn efficientnet_cpu_path_matches_burn_in_browser() {
+    let compute = Compute::cpu();
+    let net = load(EfficientNetLite0::new(true, &compute.device), EFFICIENTNET);
+    let a = golden::efficientnet_cpu_path(&net, &compute.device, &photo(HEADSHOT_PHOTO)).await;
+    report("efficientnet-lite0, CPU fast path", &compute, &a);
+    assert_eq!(a.cases, 3);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert!(a.min_cosine >= 0.9999, "{a}");
+}
+
 #[wasm_bindgen_test]
 async fn face_detector_matches_face_api_in_browser() {
     for compute in backends().await {

@@ -6,6 +6,30 @@
 use crate::gemm::{Epilogue, PackedWeights};
 use crate::{FeatureMap, ShapeError, check_len};
 
+/// How a convolution pads its input with zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// None: output side `(side − kernel) / stride + 1`.
+    Valid,
+    /// TensorFlow's (and Burn's) "same": output side `⌈side / stride⌉`, the padding split with
+    /// the odd pixel at the bottom and right.
+    Same,
+}
+
+impl Padding {
+    /// Output side and zeros before the first pixel, for an input side.
+    pub fn apply(self, side: usize, kernel: usize, stride: usize) -> (usize, usize) {
+        match self {
+            Padding::Valid => (side.saturating_sub(kernel) / stride + 1, 0),
+            Padding::Same => {
+                let out = side.div_ceil(stride);
+                let total = ((out - 1) * stride + kernel).saturating_sub(side);
+                (out, total / 2)
+            }
+        }
+    }
+}
+
 /// Geometry of a square-kernel convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
@@ -17,14 +41,14 @@ pub struct ConvShape {
     pub kernel: usize,
     /// Step between patches, both directions.
     pub stride: usize,
-    /// Zeros added on every side of the input.
-    pub padding: usize,
+    /// Zero padding.
+    pub padding: Padding,
 }
 
 impl ConvShape {
-    /// Output side for an input side, as Burn and PyTorch compute it (floor).
-    pub fn output_side(&self, side: usize) -> usize {
-        (side + 2 * self.padding).saturating_sub(self.kernel) / self.stride + 1
+    /// Output side and zeros before the first pixel, for an input side.
+    pub fn output_side(&self, side: usize) -> (usize, usize) {
+        self.padding.apply(side, self.kernel, self.stride)
     }
 
     /// Length of a patch: kernel rows × kernel columns × input channels.
@@ -84,24 +108,35 @@ impl Conv2d {
     pub fn forward(&self, input: &FeatureMap, epilogue: Epilogue) -> FeatureMap {
         let s = self.shape;
         assert_eq!(input.channels, s.in_channels, "convolution input channels");
-        let (oh, ow) = (s.output_side(input.height), s.output_side(input.width));
-        let patches = self.im2col(input, oh, ow);
+        let (oh, top) = s.output_side(input.height);
+        let (ow, left) = s.output_side(input.width);
         let mut out = vec![0.0; oh * ow * s.out_channels];
-        self.weights.gemm(&patches, oh * ow, &mut out, epilogue);
+        if s.kernel == 1 && s.stride == 1 {
+            // A pointwise convolution's patches are the input's pixels: no copy.
+            self.weights.gemm(&input.data, oh * ow, &mut out, epilogue);
+        } else {
+            let patches = self.im2col(input, (oh, ow), (top, left));
+            self.weights.gemm(&patches, oh * ow, &mut out, epilogue);
+        }
         FeatureMap::new(oh, ow, s.out_channels, out)
     }
 
     /// One row per output pixel: its patch, kernel row by kernel row. Within a kernel row the
     /// pixels inside the input are one contiguous run of channels-last values.
-    fn im2col(&self, input: &FeatureMap, oh: usize, ow: usize) -> Vec<f32> {
+    fn im2col(
+        &self,
+        input: &FeatureMap,
+        (oh, ow): (usize, usize),
+        (pad_top, pad_left): (usize, usize),
+    ) -> Vec<f32> {
         let s = self.shape;
         let (h, w, c) = (input.height as isize, input.width as isize, s.in_channels);
         let k = s.kernel as isize;
         let mut rows = Vec::with_capacity(oh * ow * s.patch_len());
         for oy in 0..oh {
             for ox in 0..ow {
-                let top = (oy * s.stride) as isize - s.padding as isize;
-                let left = (ox * s.stride) as isize - s.padding as isize;
+                let top = (oy * s.stride) as isize - pad_top as isize;
+                let left = (ox * s.stride) as isize - pad_left as isize;
                 // Kernel columns that fall inside the input, the same for every kernel row.
                 let first = (-left).clamp(0, k);
                 let last = (w - left).clamp(first, k);
@@ -130,10 +165,8 @@ mod tests {
     /// The convolution by its definition, in f64, channels-last.
     fn reference(shape: ConvShape, weights: &[f32], bias: &[f32], input: &FeatureMap) -> Vec<f32> {
         let (h, w) = (input.height as isize, input.width as isize);
-        let (oh, ow) = (
-            shape.output_side(input.height),
-            shape.output_side(input.width),
-        );
+        let (oh, top) = shape.output_side(input.height);
+        let (ow, left) = shape.output_side(input.width);
         let (k, cin) = (shape.kernel, shape.in_channels);
         let mut out = Vec::new();
         for oy in 0..oh {
@@ -142,8 +175,8 @@ mod tests {
                     let mut acc = f64::from(bias[o]);
                     for ky in 0..k {
                         for kx in 0..k {
-                            let y = (oy * shape.stride + ky) as isize - shape.padding as isize;
-                            let x = (ox * shape.stride + kx) as isize - shape.padding as isize;
+                            let y = (oy * shape.stride + ky) as isize - top as isize;
+                            let x = (ox * shape.stride + kx) as isize - left as isize;
                             if y < 0 || x < 0 || y >= h || x >= w {
                                 continue;
                             }
@@ -173,14 +206,17 @@ mod tests {
     fn convolutions_equal_their_definition() {
         // Odd sizes, strides and paddings, channel counts off the kernel's tile sizes, a kernel
         // wider than the padded input on one side.
+        use Padding::{Same, Valid};
         for (cin, cout, k, stride, padding, h, w) in [
-            (3, 32, 7, 2, 0, 23, 19),
-            (5, 7, 3, 1, 1, 9, 11),
-            (16, 33, 3, 2, 0, 17, 17),
-            (32, 64, 3, 2, 0, 8, 8),
-            (4, 9, 3, 1, 1, 1, 1),
-            (2, 3, 1, 1, 0, 5, 4),
-            (3, 5, 5, 1, 2, 2, 6),
+            (3, 32, 7, 2, Valid, 23, 19),
+            (5, 7, 3, 1, Same, 9, 11),
+            (16, 33, 3, 2, Valid, 17, 17),
+            (32, 64, 3, 2, Valid, 8, 8),
+            (4, 9, 3, 1, Same, 1, 1),
+            (2, 3, 1, 1, Valid, 5, 4),
+            (3, 5, 5, 1, Same, 2, 6),
+            (3, 32, 3, 2, Same, 15, 16),
+            (6, 8, 5, 2, Same, 14, 13),
         ] {
             let shape = ConvShape {
                 in_channels: cin,
@@ -196,7 +232,7 @@ mod tests {
             let out = conv.forward(&input, Epilogue::default());
             assert_eq!(
                 (out.height, out.width, out.channels),
-                (shape.output_side(h), shape.output_side(w), cout)
+                (shape.output_side(h).0, shape.output_side(w).0, cout)
             );
             let expected = reference(shape, &weights, &bias, &input);
             let worst = out
@@ -216,7 +252,7 @@ mod tests {
             out_channels: 3,
             kernel: 3,
             stride: 1,
-            padding: 1,
+            padding: Padding::Same,
         };
         assert!(matches!(
             Conv2d::new(shape, &[0.0; 53], None),

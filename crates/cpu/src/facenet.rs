@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::gemm::Epilogue;
+use crate::gemm::{Activation, Epilogue};
 use crate::pool::max_pool;
 use crate::{Conv2d, ConvShape, Dense, FeatureMap, ShapeError};
 
@@ -90,10 +90,7 @@ impl FaceNet {
     /// Runs `stages` on the input of the first of them; the last stage gives the descriptor as a
     /// 1×1 map.
     pub fn forward_stages(&self, mut x: FeatureMap, stages: Range<usize>) -> FeatureMap {
-        let relu = Epilogue {
-            relu: true,
-            ..Default::default()
-        };
+        let relu = Epilogue::activation(Activation::Relu);
         for stage in stages {
             x = match stage {
                 0 => max_pool(&self.stem.forward(&x, relu), 3, 2),
@@ -110,20 +107,16 @@ impl FaceNet {
 
 impl ResidualBlock {
     fn forward(&self, x: &FeatureMap) -> FeatureMap {
-        let inner = self.conv1.forward(
-            x,
-            Epilogue {
-                relu: true,
-                ..Default::default()
-            },
-        );
+        let inner = self
+            .conv1
+            .forward(x, Epilogue::activation(Activation::Relu));
         if self.conv1.shape().stride == 1 {
             // The identity shortcut and the ReLU are the second convolution's epilogue.
             return self.conv2.forward(
                 &inner,
                 Epilogue {
                     residual: Some(&x.data),
-                    relu: true,
+                    activation: Activation::Relu,
                 },
             );
         }

@@ -15,13 +15,17 @@
 
 mod conv;
 mod dense;
+mod depthwise;
+pub mod efficientnet;
 pub mod facenet;
 mod feature_map;
 pub mod gemm;
 mod pool;
 
-pub use conv::{Conv2d, ConvShape};
+pub use conv::{Conv2d, ConvShape, Padding};
 pub use dense::Dense;
+pub use depthwise::DepthwiseConv2d;
+pub use efficientnet::EfficientNetLite0;
 pub use facenet::FaceNet;
 pub use feature_map::FeatureMap;
 

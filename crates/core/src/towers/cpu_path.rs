@@ -1,7 +1,8 @@
-//! The towers' CPU fast path: a Burn tower converted to `photolink-cpu`'s networks (weights packed
-//! once for the machine's GEMM kernel), which runs the same stages on the CPU several times faster
-//! than burn-flex. Burn stays the engine on WebGPU and for training; FaceNet has the fast path
-//! today, EfficientNet-Lite0 and the detector run on Burn.
+//! The towers' CPU fast path: a Burn tower converted to `photolink-cpu`'s networks (channels-last,
+//! weights packed once for the machine's GEMM kernel), which runs the same stages on the CPU
+//! several times faster than burn-flex. Burn stays the engine on WebGPU and for training; FaceNet
+//! and EfficientNet-Lite0 (with its batch norms folded) have the fast path, the face detector runs
+//! on Burn.
 
 use std::ops::Range;
 
@@ -9,25 +10,30 @@ use burn::module::Param;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
+use photolink_cpu::efficientnet::{DepthwiseWeights, EfficientNetWeights, MbConvWeights};
 use photolink_cpu::facenet::{ConvWeights, FaceNetWeights};
-use photolink_cpu::{ConvShape, Dense, FeatureMap, ShapeError};
+use photolink_cpu::{ConvShape, Dense, FeatureMap, Padding, ShapeError};
+use photolink_kb::quantize;
 
+use super::efficientnet::{self, EfficientNetLite0};
 use super::facenet::{self, FaceNet};
 use crate::model::{ImageSide, ImageTower};
-use photolink_kb::quantize;
 
 /// A tower on the CPU fast path.
 pub enum CpuTower {
     /// face-api.js's face recognition net.
     Facenet(photolink_cpu::FaceNet),
+    /// EfficientNet-Lite0's feature extractor.
+    EfficientnetLite0(photolink_cpu::EfficientNetLite0),
 }
 
 impl CpuTower {
-    /// The fast path of `tower`, or `None` for a tower that has none.
+    /// The fast path of `tower`, or `None` for a tower that has none (EfficientNet-Lite0 with
+    /// unfolded batch norms).
     pub fn of(tower: &ImageTower) -> Option<Self> {
         match tower {
             ImageTower::Facenet(net) => Self::facenet(net).ok(),
-            ImageTower::EfficientnetLite0(_) => None,
+            ImageTower::EfficientnetLite0(net) => Self::efficientnet(net).ok(),
         }
     }
 
@@ -36,15 +42,30 @@ impl CpuTower {
         convert_facenet(net).map(CpuTower::Facenet)
     }
 
+    /// EfficientNet-Lite0's fast path, with its weights packed; its batch norms must be folded.
+    pub fn efficientnet(net: &EfficientNetLite0) -> Result<Self, ShapeError> {
+        convert_efficientnet(net).map(CpuTower::EfficientnetLite0)
+    }
+
     /// Side of the square input.
     pub fn input_size(&self) -> usize {
         match self {
             CpuTower::Facenet(_) => facenet::INPUT_SIZE,
+            CpuTower::EfficientnetLite0(_) => efficientnet::INPUT_SIZE,
+        }
+    }
+
+    /// Number of stages (as the Burn tower counts them).
+    pub fn stages(&self) -> usize {
+        match self {
+            CpuTower::Facenet(net) => net.stages(),
+            CpuTower::EfficientnetLite0(net) => net.stages(),
         }
     }
 
     /// Runs `stages` from the tower's input on each of `images` (`[n, 3, side, side]`, row-major,
-    /// preprocessed): the rows, row-major, and the `[c, h, w]` shape of one row.
+    /// preprocessed): the rows, row-major and channels-first as Burn's stages read them, and the
+    /// `[c, h, w]` shape of one row.
     pub fn run_stages(&self, images: &[f32], stages: Range<usize>) -> (Vec<f32>, [usize; 3]) {
         let side = self.input_size();
         let per_image = 3 * side * side;
@@ -58,9 +79,9 @@ impl CpuTower {
             let x = FeatureMap::from_chw(3, side, side, image);
             let y = match self {
                 CpuTower::Facenet(net) => net.forward_stages(x, stages.clone()),
+                CpuTower::EfficientnetLite0(net) => net.forward_stages(x, stages.clone()),
             };
             shape = [y.channels, y.height, y.width];
-            // Channels-first, as Burn's stages (and the training caches) read them.
             out.extend(y.to_chw());
         }
         (out, shape)
@@ -84,10 +105,7 @@ impl CpuImageSide {
 
     /// Unit vectors in the shared space of preprocessed `images` (`[n, 3, side, side]`), row-major.
     pub fn embed(&self, images: &[f32]) -> Vec<f32> {
-        let stages = match &self.tower {
-            CpuTower::Facenet(net) => net.stages(),
-        };
-        let (features, [c, h, w]) = self.tower.run_stages(images, 0..stages);
+        let (features, [c, h, w]) = self.tower.run_stages(images, 0..self.tower.stages());
         let mut out = Vec::new();
         for row in features.chunks_exact(c * h * w) {
             let mut v = self.projection.forward(row);
@@ -110,30 +128,6 @@ pub fn dense(linear: &Linear) -> Result<Dense, ShapeError> {
 }
 
 fn convert_facenet(net: &FaceNet) -> Result<photolink_cpu::FaceNet, ShapeError> {
-    let conv = |c: &Conv2d| -> Result<ConvWeights, ShapeError> {
-        let [out_channels, in_channels, kh, kw] = c.weight.val().dims();
-        let padding = match c.padding {
-            PaddingConfig2d::Valid => 0,
-            PaddingConfig2d::Same if c.stride == [1, 1] && kh % 2 == 1 => kh / 2,
-            _ => return Err(ShapeError::Chain("a padding the fast path does not have")),
-        };
-        if kh != kw || c.stride[0] != c.stride[1] || c.groups != 1 || c.dilation != [1, 1] {
-            return Err(ShapeError::Chain(
-                "a convolution the fast path does not have",
-            ));
-        }
-        Ok(ConvWeights {
-            shape: ConvShape {
-                in_channels,
-                out_channels,
-                kernel: kh,
-                stride: c.stride[0],
-                padding,
-            },
-            weights: values(&c.weight),
-            bias: c.bias.as_ref().map(values),
-        })
-    };
     photolink_cpu::FaceNet::new(FaceNetWeights {
         stem: conv(&net.stem)?,
         blocks: net
@@ -143,6 +137,85 @@ fn convert_facenet(net: &FaceNet) -> Result<photolink_cpu::FaceNet, ShapeError> 
             .collect::<Result<_, ShapeError>>()?,
         fc: dense(&net.fc)?,
     })
+}
+
+fn convert_efficientnet(
+    net: &EfficientNetLite0,
+) -> Result<photolink_cpu::EfficientNetLite0, ShapeError> {
+    let unfolded = net.bn0.is_some()
+        || net.bn1.is_some()
+        || net
+            .blocks
+            .iter()
+            .any(|b| b.bn0.is_some() || b.bn1.is_some() || b.bn2.is_some());
+    if unfolded {
+        return Err(ShapeError::Chain(
+            "batch norms not folded into the convolutions",
+        ));
+    }
+    let blocks = net
+        .blocks
+        .iter()
+        .map(|b| {
+            Ok(MbConvWeights {
+                expand: b.expand_conv.as_ref().map(conv).transpose()?,
+                depthwise: depthwise(&b.depthwise_conv)?,
+                project: conv(&b.project_conv)?,
+            })
+        })
+        .collect::<Result<_, ShapeError>>()?;
+    photolink_cpu::EfficientNetLite0::new(EfficientNetWeights {
+        stem: conv(&net.conv_stem)?,
+        blocks,
+        head: conv(&net.conv_head)?,
+    })
+}
+
+/// A dense convolution's weights and geometry.
+fn conv(c: &Conv2d) -> Result<ConvWeights, ShapeError> {
+    let [out_channels, in_channels, kh, kw] = c.weight.val().dims();
+    if kh != kw || c.stride[0] != c.stride[1] || c.groups != 1 || c.dilation != [1, 1] {
+        return Err(ShapeError::Chain(
+            "a convolution the fast path does not have",
+        ));
+    }
+    Ok(ConvWeights {
+        shape: ConvShape {
+            in_channels,
+            out_channels,
+            kernel: kh,
+            stride: c.stride[0],
+            padding: padding(&c.padding)?,
+        },
+        weights: values(&c.weight),
+        bias: c.bias.as_ref().map(values),
+    })
+}
+
+/// A depthwise convolution's weights and geometry.
+fn depthwise(c: &Conv2d) -> Result<DepthwiseWeights, ShapeError> {
+    let [channels, per_group, kh, kw] = c.weight.val().dims();
+    if per_group != 1 || c.groups != channels || kh != kw || c.stride[0] != c.stride[1] {
+        return Err(ShapeError::Chain(
+            "a depthwise convolution the fast path does not have",
+        ));
+    }
+    Ok(DepthwiseWeights {
+        channels,
+        kernel: kh,
+        stride: c.stride[0],
+        padding: padding(&c.padding)?,
+        weights: values(&c.weight),
+        bias: c.bias.as_ref().map(values),
+    })
+}
+
+fn padding(p: &PaddingConfig2d) -> Result<Padding, ShapeError> {
+    match p {
+        PaddingConfig2d::Valid => Ok(Padding::Valid),
+        PaddingConfig2d::Same => Ok(Padding::Same),
+        _ => Err(ShapeError::Chain("a padding the fast path does not have")),
+    }
 }
 
 /// A parameter's values, row-major. The fast path is built on the CPU backend, whose tensors read

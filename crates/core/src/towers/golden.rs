@@ -420,6 +420,37 @@ pub async fn efficientnet(net: &EfficientNetLite0, device: &Device, headshot: &P
     ])
 }
 
+/// EfficientNet-Lite0's CPU fast path, converted from `net` (batch norms folded), against PyTorch's
+/// pooled features on the cases of [`efficientnet`]; the extra `"max |diff| to Burn"` is its
+/// largest difference from `net`'s own features on `device`.
+pub async fn efficientnet_cpu_path(
+    net: &EfficientNetLite0,
+    device: &Device,
+    headshot: &Photo,
+) -> Agreement {
+    let fixture: EfficientNetFixture =
+        serde_json::from_str(EFFICIENTNET).expect("efficientnet_lite0.json is well-formed");
+    let mut inputs: Vec<Vec<f32>> = fixture
+        .synthetic
+        .iter()
+        .map(|s| efficientnet_synthetic(&s.name))
+        .collect();
+    inputs.push(EfficientNetLite0::preprocess(headshot));
+    let fast = CpuTower::efficientnet(net).expect("EfficientNet-Lite0 (folded) has a fast path");
+    let (ours, _) = fast.run_stages(&inputs.concat(), 0..efficientnet::STAGES);
+    let burn = read(net.features(batch(&inputs, efficientnet::INPUT_SIZE, device))).await;
+    let mut references: Vec<&Vec<f32>> = fixture.synthetic.iter().map(|s| &s.pooled).collect();
+    references.push(&fixture.real_image.pooled);
+    let mut tally = Tally::new();
+    for (row, reference) in ours.chunks(efficientnet::FEATURE_DIM).zip(references) {
+        tally.add(row, reference);
+    }
+    tally.done(vec![(
+        "max |diff| to Burn",
+        f64::from(max_abs_diff(&ours, &burn)),
+    )])
+}
+
 #[cfg(feature = "text")]
 mod text {
     use super::*;

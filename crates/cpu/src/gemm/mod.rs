@@ -24,8 +24,49 @@ pub use kernel::{PackedWeights, kernel_name};
 pub struct Epilogue<'a> {
     /// Values added before the activation, `[m, n]` like the output (a residual connection).
     pub residual: Option<&'a [f32]>,
-    /// Clamp at zero.
-    pub relu: bool,
+    /// The activation, last.
+    pub activation: Activation,
+}
+
+impl Epilogue<'_> {
+    /// Just an activation.
+    pub fn activation(activation: Activation) -> Self {
+        Self {
+            residual: None,
+            activation,
+        }
+    }
+}
+
+/// An activation that clamps (the towers use no other).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Activation {
+    /// None.
+    #[default]
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `min(max(x, 0), 6)` (EfficientNet-Lite).
+    Relu6,
+}
+
+impl Activation {
+    /// The interval the activation clamps to, `None` for the identity.
+    pub fn bounds(self) -> Option<(f32, f32)> {
+        match self {
+            Activation::Identity => None,
+            Activation::Relu => Some((0.0, f32::INFINITY)),
+            Activation::Relu6 => Some((0.0, 6.0)),
+        }
+    }
+
+    /// Applies the activation to one value.
+    pub fn apply(self, x: f32) -> f32 {
+        match self.bounds() {
+            Some((low, high)) => x.max(low).min(high),
+            None => x,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -48,12 +89,16 @@ mod tests {
             let bias = values(n, 3);
             let residual = values(m * n, 4);
             let packed = PackedWeights::new(&w, k, n, &bias);
-            for (with_residual, relu) in
-                [(false, false), (true, false), (false, true), (true, true)]
-            {
+            for (with_residual, activation) in [
+                (false, Activation::Identity),
+                (true, Activation::Identity),
+                (false, Activation::Relu),
+                (true, Activation::Relu),
+                (true, Activation::Relu6),
+            ] {
                 let epilogue = Epilogue {
                     residual: with_residual.then_some(&residual[..]),
-                    relu,
+                    activation,
                 };
                 let mut out = vec![f32::NAN; m * n];
                 packed.gemm(&a, m, &mut out, epilogue);
@@ -66,13 +111,13 @@ mod tests {
                         if with_residual {
                             expected += f64::from(residual[i * n + j]);
                         }
-                        if relu {
-                            expected = expected.max(0.0);
+                        if let Some((low, high)) = activation.bounds() {
+                            expected = expected.max(f64::from(low)).min(f64::from(high));
                         }
                         let got = out[i * n + j];
                         assert!(
                             (f64::from(got) - expected).abs() <= 1e-4,
-                            "{m}×{k}×{n} at ({i}, {j}), residual {with_residual}, relu {relu}: {got} vs {expected}"
+                            "{m}×{k}×{n} at ({i}, {j}), residual {with_residual}, {activation:?}: {got} vs {expected}"
                         );
                     }
                 }

@@ -4,7 +4,7 @@
 use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
 use rten_tensor::{AsView, NdTensor, NdTensorView};
 
-use super::Epilogue;
+use super::{Activation, Epilogue};
 
 /// `W[k, n]` and its bias, packed for rten-gemm's kernel.
 pub struct PackedWeights {
@@ -61,8 +61,9 @@ impl PackedWeights {
                 },
             )
             .expect("operands of the packed shape");
-        if epilogue.relu {
-            out.iter_mut().for_each(|v| *v = v.max(0.0));
+        if epilogue.activation != Activation::Identity {
+            out.iter_mut()
+                .for_each(|v| *v = epilogue.activation.apply(*v));
         }
     }
 }

@@ -6,7 +6,8 @@
 compile_error!("photolink-cpu's wasm kernel needs simd128 (.cargo/config.toml turns it on)");
 
 use std::arch::wasm32::{
-    f32x4_add, f32x4_max, f32x4_mul, f32x4_splat, v128, v128_load, v128_load32_splat, v128_store,
+    f32x4_add, f32x4_max, f32x4_min, f32x4_mul, f32x4_splat, v128, v128_load, v128_load32_splat,
+    v128_store,
 };
 
 use super::Epilogue;
@@ -121,7 +122,11 @@ impl Tile<'_> {
                 w = w.add(NR);
             }
         }
-        let zero = f32x4_splat(0.0);
+        let bounds = self
+            .epilogue
+            .activation
+            .bounds()
+            .map(|(low, high)| (f32x4_splat(low), f32x4_splat(high)));
         for r in 0..R {
             let at = (row + r) * self.n + self.column;
             let mut values = [0.0f32; NR];
@@ -146,9 +151,9 @@ impl Tile<'_> {
                     lo = f32x4_add(lo, v128_load(res as *const v128));
                     hi = f32x4_add(hi, v128_load(res.add(4) as *const v128));
                 }
-                if self.epilogue.relu {
-                    lo = f32x4_max(lo, zero);
-                    hi = f32x4_max(hi, zero);
+                if let Some((low, high)) = bounds {
+                    lo = f32x4_min(f32x4_max(lo, low), high);
+                    hi = f32x4_min(f32x4_max(hi, low), high);
                 }
                 v128_store(dst.as_mut_ptr() as *mut v128, lo);
                 v128_store(dst.as_mut_ptr().add(4) as *mut v128, hi);
