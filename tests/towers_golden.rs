@@ -115,3 +115,50 @@ fn minilm_matches_sentence_transformers() {
     assert_eq!(a.extra("texts with identical token ids"), Some(8.0), "{a}");
     assert!(a.min_cosine >= 0.9999, "{a}");
 }
+
+/// A partly fine-tuned tower caches the output of its frozen stages: computed on the fast path,
+/// it must be what Burn's stages give (channels-first, same shape), for every cut.
+#[test]
+fn cpu_path_stage_prefixes_equal_burns() {
+    use burn::tensor::{Tensor, TensorData};
+    use photolink_core::model::ImageTower;
+    use photolink_core::towers::cpu_path::CpuTower;
+
+    let device = Device::flex();
+    let (faces, headshot) = photos();
+    let towers = [
+        (
+            ImageTower::Facenet(load(Precision::F32, FaceNet::new(&device))),
+            faces,
+        ),
+        (
+            ImageTower::EfficientnetLite0(load(
+                Precision::F32,
+                EfficientNetLite0::new(true, &device),
+            )),
+            headshot,
+        ),
+    ];
+    for (tower, photo) in towers {
+        let kind = tower.kind();
+        let fast = CpuTower::of(&tower).expect("a fast path");
+        let side = kind.input_size();
+        let input = kind.preprocess(&photo);
+        for cut in [1, kind.stages() / 2, kind.stages() - 1, kind.stages()] {
+            let (ours, [c, h, w]) = fast.run_stages(&input, 0..cut);
+            let images =
+                Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, side, side]), &device);
+            let burn = tower.run_stages(images, 0..cut);
+            assert_eq!(
+                burn.dims(),
+                [1, c, h, w],
+                "{} after {cut} stages",
+                kind.name()
+            );
+            let burn: Vec<f32> = burn.into_data().try_into_vec_as::<f32>().unwrap();
+            let diff = golden::max_abs_diff(&ours, &burn);
+            println!("{} after {cut} stages: max |diff| {diff:.2e}", kind.name());
+            assert!(diff <= 1e-4, "{} after {cut} stages: {diff}", kind.name());
+        }
+    }
+}

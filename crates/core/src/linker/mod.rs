@@ -24,9 +24,7 @@ use crate::towers::weights::{self, WeightsError};
 
 pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig};
 pub use load::{LoadPhase, Transport, load};
-pub use subjects::{
-    BATCH, DETECTOR_INPUT, detect_faces, main_subject, tower_features, tower_stages,
-};
+pub use subjects::{BATCH, DETECTOR_INPUT, TowerRunner, detect_faces, main_subject};
 
 /// Why a photo could not be linked, or a bundle loaded.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::{LinkError, read_back};
 use crate::model::ImageTower;
 use crate::photo::{BoundingBox, Photo};
+use crate::towers::cpu_path::CpuTower;
 use crate::towers::face_detector::{self, Detection, FaceDetector};
 
 /// Input side of the face detector (face-api.js's default).
@@ -64,41 +65,74 @@ pub async fn main_subject(
     Ok(BoundingBox::whole(photo.width(), photo.height()))
 }
 
-/// Image-tower features of `crops`, row-major `[crops.len(), feature_dim]`, computed in batches.
-pub async fn tower_features(tower: &ImageTower, crops: &[Photo], device: &Device) -> Vec<f32> {
-    tower_stages(tower, crops, 0..tower.kind().stages(), device)
-        .await
-        .0
+/// Runs an image tower's stages on crops, in batches of [`BATCH`]: on the tower's CPU fast path
+/// when the device is the CPU and the tower has one (built once, here), else with Burn on the
+/// device.
+pub struct TowerRunner<'a> {
+    tower: &'a ImageTower,
+    fast: Option<CpuTower>,
+    device: &'a Device,
 }
 
-/// Runs the tower's stages `stages` (from the first) on each crop, in batches of [`BATCH`]: the
-/// rows (row-major) and the `[c, h, w]` shape of one row. All the stages give the features
-/// (`[feature_dim, 1, 1]`); fewer give what a partly fine-tuned tower's frozen stages output.
-pub async fn tower_stages(
-    tower: &ImageTower,
-    crops: &[Photo],
-    stages: Range<usize>,
-    device: &Device,
-) -> (Vec<f32>, [usize; 3]) {
-    let kind = tower.kind();
-    let side = kind.input_size();
-    let mut shape = [3, side, side];
-    let mut out = Vec::new();
-    for chunk in crops.chunks(BATCH) {
-        let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
-        let images = Tensor::from_data(TensorData::new(flat, [chunk.len(), 3, side, side]), device);
-        let rows = tower.run_stages(images, stages.clone());
-        let [_, c, h, w] = rows.dims();
-        shape = [c, h, w];
-        out.extend(
-            rows.into_data_async()
-                .await
-                .expect("reading back tower activations")
-                .try_into_vec_as::<f32>()
-                .expect("f32 activations"),
-        );
+impl<'a> TowerRunner<'a> {
+    /// A runner of `tower` on `device`.
+    pub fn new(tower: &'a ImageTower, device: &'a Device) -> Self {
+        let fast = is_cpu(device).then(|| CpuTower::of(tower)).flatten();
+        Self {
+            tower,
+            fast,
+            device,
+        }
     }
-    (out, shape)
+
+    /// Whether the CPU fast path runs.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// Image-tower features of `crops`, row-major `[crops.len(), feature_dim]`.
+    pub async fn features(&self, crops: &[Photo]) -> Vec<f32> {
+        self.stages(crops, 0..self.tower.kind().stages()).await.0
+    }
+
+    /// Runs the tower's stages `stages` (from the first) on each crop: the rows (row-major,
+    /// channels-first) and the `[c, h, w]` shape of one row. All the stages give the features
+    /// (`[feature_dim, 1, 1]`); fewer give what a partly fine-tuned tower's frozen stages output.
+    pub async fn stages(&self, crops: &[Photo], stages: Range<usize>) -> (Vec<f32>, [usize; 3]) {
+        let kind = self.tower.kind();
+        let side = kind.input_size();
+        let mut shape = [3, side, side];
+        let mut out = Vec::new();
+        for chunk in crops.chunks(BATCH) {
+            let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
+            if let Some(fast) = &self.fast {
+                let (rows, row_shape) = fast.run_stages(&flat, stages.clone());
+                shape = row_shape;
+                out.extend(rows);
+                continue;
+            }
+            let images = Tensor::from_data(
+                TensorData::new(flat, [chunk.len(), 3, side, side]),
+                self.device,
+            );
+            let rows = self.tower.run_stages(images, stages.clone());
+            let [_, c, h, w] = rows.dims();
+            shape = [c, h, w];
+            out.extend(
+                rows.into_data_async()
+                    .await
+                    .expect("reading back tower activations")
+                    .try_into_vec_as::<f32>()
+                    .expect("f32 activations"),
+            );
+        }
+        (out, shape)
+    }
+}
+
+/// Whether `device` is the CPU backend (burn-flex).
+fn is_cpu(device: &Device) -> bool {
+    *device == Device::flex()
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ pub async fn descriptor_distances(
         crops.push(crop);
     }
     let tower = ImageTower::Facenet(net);
-    let features = linker::tower_features(&tower, &crops, device).await;
+    let features = linker::TowerRunner::new(&tower, device)
+        .features(&crops)
+        .await;
     let per_player: Vec<&[f32]> = features.chunks(3 * DESCRIPTOR_DIM).collect();
     let players = per_player.len();
     let (mut flipped, mut recropped, mut same_max) = (0.0, 0.0, 0f32);

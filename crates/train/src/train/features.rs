@@ -189,8 +189,8 @@ fn compute(
             .expect("main_subject returns a box inside the photo");
         Ok(photo.crop(rect))
     };
-    let embed =
-        |crops: &[Photo]| pollster::block_on(linker::tower_stages(tower, crops, 0..cut, device));
+    let runner = linker::TowerRunner::new(tower, device);
+    let embed = |crops: &[Photo]| pollster::block_on(runner.stages(crops, 0..cut));
     // The shape of a row, from one probe through the frozen stages (whatever the splits hold).
     let shape = {
         let side = key.tower.input_size();
