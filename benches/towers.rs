@@ -1,7 +1,8 @@
-//! Forward latency of each pretrained image tower on the CPU backend (burn-flex), batch 1 and 32:
-//! FaceNet (150×150 → 128-d), EfficientNet-Lite0 features (224×224 → 1280-d) and the
-//! TinyFaceDetector (416×416 → box grid), including the read-back of the output to the host, as the
-//! linker does. Needs the converted weights: `photolink assets fetch` first.
+//! Forward latency of each pretrained image tower on the CPU, batch 1 and 32: on burn-flex, FaceNet
+//! (150×150 → 128-d), EfficientNet-Lite0 features (224×224 → 1280-d) and the TinyFaceDetector
+//! (416×416 → box grid), including the read-back of the output to the host, as the linker does;
+//! and on the CPU fast path (photolink-cpu), FaceNet and EfficientNet-Lite0 from the same weights.
+//! Needs the converted weights: `photolink assets fetch` first.
 //!
 //! `cargo bench --bench towers` (`TOWERS_BENCH_BATCHES=1` limits the batch sizes).
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use photolink_core::towers::cpu_path::CpuTower;
 use photolink_core::towers::efficientnet::{self, EfficientNetLite0};
 use photolink_core::towers::face_detector::{self, FaceDetector};
 use photolink_core::towers::facenet::{self, FaceNet};
@@ -85,6 +87,28 @@ fn towers(c: &mut Criterion) {
             &scenes,
             |b, x| b.iter(|| black_box(read(detector.forward(x.clone())))),
         );
+    }
+    group.finish();
+
+    let fast_facenet = CpuTower::facenet(&facenet).expect("FaceNet's fast path");
+    let fast_efficientnet =
+        CpuTower::efficientnet(&efficientnet).expect("EfficientNet-Lite0's fast path");
+    let mut group = c.benchmark_group("tower forward, CPU fast path (photolink-cpu)");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(2));
+    group.measurement_time(Duration::from_secs(10));
+    for batch in batches() {
+        group.throughput(Throughput::Elements(batch as u64));
+        for (name, tower) in [
+            ("facenet 150", &fast_facenet),
+            ("efficientnet-lite0 224", &fast_efficientnet),
+        ] {
+            let side = tower.input_size();
+            let input = read(images(batch, side, &device));
+            group.bench_with_input(BenchmarkId::new(name, batch), &input, |b, x| {
+                b.iter(|| black_box(tower.run_stages(x, 0..tower.stages())))
+            });
+        }
     }
     group.finish();
 }
