@@ -51,7 +51,7 @@ async fn webgpu_forward_equals_cpu() {
     );
 }
 
-/// Both CPU engines run their simd128 kernels: the towers' fast path rten-gemm's (compiled in only
+/// Both CPU engines run their simd128 kernels: the towers' fast path its own (compiled in only
 /// with the `simd128` target feature), and burn-flex gemm's, not its scalar fallback (a run-time
 /// switch that burn's `simd` feature turns on).
 #[wasm_bindgen_test]
@@ -59,7 +59,7 @@ async fn cpu_backend_runs_simd128_kernels() {
     let cpu = Compute::cpu();
     console_log!("CPU backend: {}", cpu.info);
     assert_eq!(
-        cpu.info.adapter, "photolink-cpu, rten-gemm wasm-f32 + burn-flex, gemm simd128",
+        cpu.info.adapter, "photolink-cpu, photolink simd128 4×8 + burn-flex, gemm simd128",
         "the browser's CPU backend runs a scalar GEMM: is `+simd128` set and burn's `simd` feature on?"
     );
 }

@@ -121,7 +121,7 @@ async function once(origin, config) {
 
 const configs = [
   { tool: "photolink", backend: "webgpu", label: "photolink, WebGPU (SwiftShader)" },
-  { tool: "photolink", backend: "cpu", label: "photolink, CPU (wasm, gemm simd128)" },
+  { tool: "photolink", backend: "cpu", label: "photolink, CPU (wasm: photolink-cpu simd128 4×8; detector on burn-flex)" },
   { tool: "face-api", backend: "wasm", label: "face-api.js, tfjs-wasm" },
   { tool: "face-api", backend: "webgl", label: "face-api.js, tfjs-webgl" },
   { tool: "face-api", backend: "webgpu", label: "face-api.js, tfjs-webgpu" },

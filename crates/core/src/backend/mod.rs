@@ -35,7 +35,7 @@ pub struct BackendInfo {
     pub api: String,
     /// The adapter's own name (for example `"llvmpipe (LLVM 15.0.6, 256 bits)"`), or the CPU
     /// engines with their GEMM kernels (in a browser:
-    /// `"photolink-cpu, rten-gemm wasm-f32 + burn-flex, gemm simd128"`).
+    /// `"photolink-cpu, photolink simd128 4×8 + burn-flex, gemm simd128"`).
     pub adapter: String,
     /// Why the CPU runs although a GPU was asked for; `None` when nothing fell back.
     pub fallback_reason: Option<String>,

@@ -31,7 +31,7 @@ impl Compute {
 /// The CPU backend's name. Natively gemm detects the CPU's vector units (AVX2, AVX-512) itself.
 pub(super) fn cpu_adapter() -> String {
     format!(
-        "photolink-cpu, rten-gemm {} + burn-flex",
+        "photolink-cpu, {} + burn-flex",
         photolink_cpu::gemm_kernel_name()
     )
 }

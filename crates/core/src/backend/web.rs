@@ -35,7 +35,7 @@ impl Compute {
 }
 
 /// The CPU backend's name, with the GEMM kernels it runs in a browser: the towers' fast path
-/// (`photolink-cpu`) names its rten-gemm kernel, and burn-flex (the other networks) names gemm's,
+/// (`photolink-cpu`) names its kernel, and burn-flex (the other networks) names gemm's,
 /// which gemm chooses between simd128 and scalar by a run-time switch (which burn-flex's `simd`
 /// feature turns on), read here, so the page shows what really computes.
 pub(super) fn cpu_adapter() -> String {
@@ -45,7 +45,7 @@ pub(super) fn cpu_adapter() -> String {
         "scalar"
     };
     format!(
-        "photolink-cpu, rten-gemm {} + burn-flex, gemm {kernel}",
+        "photolink-cpu, {} + burn-flex, gemm {kernel}",
         photolink_cpu::gemm_kernel_name()
     )
 }
