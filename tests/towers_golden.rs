@@ -116,6 +116,20 @@ fn minilm_matches_sentence_transformers() {
     assert!(a.min_cosine >= 0.9999, "{a}");
 }
 
+/// MiniLM on the fast path, each text unpadded, gives Burn's padded batch's vectors, so
+/// sentence-transformers' too.
+#[test]
+fn minilm_cpu_path_matches_burn_and_sentence_transformers() {
+    let device = Device::flex();
+    let net = load(Precision::F32, MiniLm::new(&device));
+    let tokenizer = TextTokenizer::from_file(&models().join("minilm/tokenizer.json")).unwrap();
+    let a = golden::minilm_cpu_path(&net, &tokenizer, &device);
+    println!("minilm, CPU fast path: {a}");
+    assert_eq!(a.cases, 8);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert!(a.min_cosine >= 0.9999, "{a}");
+}
+
 /// A partly fine-tuned tower caches the output of its frozen stages: computed on the fast path,
 /// it must be what Burn's stages give (channels-first, same shape), for every cut.
 #[test]

@@ -1,7 +1,7 @@
-//! The frozen image towers on the CPU, at the speed of an inference engine rather than of a
-//! training framework. Burn stays photolink's engine for training, for WebGPU and for the towers
-//! this crate does not cover; this crate runs the same weights for inference on the CPU, natively
-//! and in the browser (wasm simd128).
+//! The frozen towers on the CPU, at the speed of an inference engine rather than of a training
+//! framework: FaceNet and EfficientNet-Lite0 (natively and in the browser, wasm simd128) and MiniLM
+//! (for KB export and training features). Burn stays photolink's engine for training, for WebGPU
+//! and for the networks this crate does not cover; this crate runs the same weights for inference.
 //!
 //! What makes it fast, against burn-flex's operator-by-operator execution:
 //! - activations are **channels-last** from the first layer to the last, so a convolution's
@@ -20,6 +20,7 @@ pub mod efficientnet;
 pub mod facenet;
 mod feature_map;
 pub mod gemm;
+pub mod minilm;
 mod pool;
 
 pub use conv::{Conv2d, ConvShape, Padding};
@@ -28,6 +29,7 @@ pub use depthwise::DepthwiseConv2d;
 pub use efficientnet::EfficientNetLite0;
 pub use facenet::FaceNet;
 pub use feature_map::FeatureMap;
+pub use minilm::MiniLm;
 
 /// Weights whose length or shape does not fit the layer they were given to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

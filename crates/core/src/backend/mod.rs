@@ -54,6 +54,11 @@ impl std::fmt::Display for BackendInfo {
     }
 }
 
+/// Whether `device` is the CPU backend (burn-flex), where the towers' fast path runs instead.
+pub fn is_cpu(device: &Device) -> bool {
+    *device == Device::flex()
+}
+
 /// The GPU could not be brought up.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("no GPU backend: {0}")]

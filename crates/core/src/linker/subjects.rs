@@ -7,6 +7,7 @@ use std::ops::Range;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{LinkError, read_back};
+use crate::backend::is_cpu;
 use crate::model::ImageTower;
 use crate::photo::{BoundingBox, Photo};
 use crate::towers::cpu_path::CpuTower;
@@ -128,11 +129,6 @@ impl<'a> TowerRunner<'a> {
         }
         (out, shape)
     }
-}
-
-/// Whether `device` is the CPU backend (burn-flex).
-fn is_cpu(device: &Device) -> bool {
-    *device == Device::flex()
 }
 
 #[cfg(test)]

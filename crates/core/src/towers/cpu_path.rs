@@ -1,22 +1,24 @@
 //! The towers' CPU fast path: a Burn tower converted to `photolink-cpu`'s networks (channels-last,
 //! weights packed once for the machine's GEMM kernel), which runs the same stages on the CPU
-//! several times faster than burn-flex. Burn stays the engine on WebGPU and for training; FaceNet
-//! and EfficientNet-Lite0 (with its batch norms folded) have the fast path, the face detector runs
-//! on Burn.
+//! several times faster than burn-flex. Burn stays the engine on WebGPU and for training; FaceNet,
+//! EfficientNet-Lite0 (with its batch norms folded) and MiniLM have the fast path, the face
+//! detector runs on Burn.
 
 use std::ops::Range;
 
 use burn::module::Param;
 use burn::nn::conv::Conv2d;
-use burn::nn::{Linear, PaddingConfig2d};
+use burn::nn::{LayerNorm, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 use photolink_cpu::efficientnet::{DepthwiseWeights, EfficientNetWeights, MbConvWeights};
 use photolink_cpu::facenet::{ConvWeights, FaceNetWeights};
+use photolink_cpu::minilm::{LayerNormWeights, LayerWeights, LinearWeights, MiniLmWeights};
 use photolink_cpu::{ConvShape, Dense, FeatureMap, Padding, ShapeError};
 use photolink_kb::quantize;
 
 use super::efficientnet::{self, EfficientNetLite0};
 use super::facenet::{self, FaceNet};
+use super::minilm::{self, MiniLm};
 use crate::model::{ImageSide, ImageTower};
 
 /// A tower on the CPU fast path.
@@ -168,6 +170,51 @@ fn convert_efficientnet(
         stem: conv(&net.conv_stem)?,
         blocks,
         head: conv(&net.conv_head)?,
+    })
+}
+
+/// MiniLM on the CPU fast path (native: KB export and training encode texts with it).
+pub fn minilm(net: &MiniLm) -> Result<photolink_cpu::MiniLm, ShapeError> {
+    let linear = |l: &Linear| -> LinearWeights {
+        let [inputs, outputs] = l.weight.val().dims();
+        LinearWeights {
+            inputs,
+            outputs,
+            weights: values(&l.weight),
+            bias: l.bias.as_ref().map_or_else(|| vec![0.0; outputs], values),
+        }
+    };
+    let norm = |n: &LayerNorm| LayerNormWeights {
+        gamma: values(&n.gamma),
+        beta: n
+            .beta
+            .as_ref()
+            .map_or_else(|| vec![0.0; minilm::HIDDEN], values),
+        epsilon: minilm::LAYER_NORM_EPSILON as f32,
+    };
+    let e = &net.embeddings;
+    let token_types = values(&e.token_type_embeddings.weight);
+    photolink_cpu::MiniLm::new(MiniLmWeights {
+        words: values(&e.word_embeddings.weight),
+        positions: values(&e.position_embeddings.weight),
+        token_type: token_types[..minilm::HIDDEN].to_vec(),
+        embedding_norm: norm(&e.layer_norm),
+        heads: minilm::HEADS,
+        layers: net
+            .encoder
+            .layer
+            .iter()
+            .map(|l| LayerWeights {
+                query: linear(&l.attention.self_attention.query),
+                key: linear(&l.attention.self_attention.key),
+                value: linear(&l.attention.self_attention.value),
+                attention_output: linear(&l.attention.output.dense),
+                attention_norm: norm(&l.attention.output.layer_norm),
+                intermediate: linear(&l.intermediate.dense),
+                output: linear(&l.output.dense),
+                output_norm: norm(&l.output.layer_norm),
+            })
+            .collect(),
     })
 }
 

@@ -497,7 +497,36 @@ mod text {
         }
         tally.done(vec![("texts with identical token ids", ids_exact as f64)])
     }
+
+    /// MiniLM's CPU fast path, converted from `net`, against sentence-transformers on the texts of
+    /// [`minilm`], each text unpadded; the extra `"max |diff| to Burn"` is its largest difference
+    /// from `net`'s vectors of the same texts as one padded batch on `device`.
+    pub fn minilm_cpu_path(net: &MiniLm, tokenizer: &TextTokenizer, device: &Device) -> Agreement {
+        let fixture: MiniLmFixture =
+            serde_json::from_str(MINILM).expect("minilm.json is well-formed");
+        let texts: Vec<&str> = fixture.cases.iter().map(|c| c.text.as_str()).collect();
+        let ids = tokenizer.token_ids(&texts).expect("golden texts tokenise");
+        let fast = crate::towers::cpu_path::minilm(net).expect("MiniLM has a fast path");
+        let unpadded: Vec<Vec<u32>> = ids
+            .iter()
+            .map(|row| row.iter().map(|&id| id as u32).collect())
+            .collect();
+        let ours = fast.encode(&unpadded);
+        let (batch_ids, mask) = tokenizer
+            .encode(&texts)
+            .expect("golden texts tokenise")
+            .to_tensors(device);
+        let burn = pollster::block_on(read(net.forward(batch_ids, mask)));
+        let mut tally = Tally::new();
+        for (row, case) in ours.chunks(HIDDEN).zip(&fixture.cases) {
+            tally.add(row, &case.embedding);
+        }
+        tally.done(vec![(
+            "max |diff| to Burn",
+            f64::from(max_abs_diff(&ours, &burn)),
+        )])
+    }
 }
 
 #[cfg(feature = "text")]
-pub use text::minilm;
+pub use text::{minilm, minilm_cpu_path};

@@ -22,9 +22,11 @@ const MAX_POSITIONS: usize = 512;
 const LAYERS: usize = 6;
 /// Stages the encoder runs in order: the embeddings, then each transformer layer.
 pub const STAGES: usize = LAYERS + 1;
-const HEADS: usize = 12;
+/// Attention heads per layer.
+pub const HEADS: usize = 12;
 const INTERMEDIATE: usize = 1536;
-const LAYER_NORM_EPSILON: f64 = 1e-12;
+/// The layer norms' variance epsilon (BERT's).
+pub const LAYER_NORM_EPSILON: f64 = 1e-12;
 
 /// The text encoder.
 #[derive(Module, Debug)]
