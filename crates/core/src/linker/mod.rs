@@ -153,6 +153,8 @@ pub struct BundleWeights {
 }
 
 /// Which engine embeds the crops.
+// One per linker, never moved in a loop: boxing either variant would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 enum ImageEngine {
     /// Burn, on the GPU, or on the CPU for a tower without a fast path.
     Burn(ImageSide),

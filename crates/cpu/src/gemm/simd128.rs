@@ -142,9 +142,9 @@ impl Tile<'_> {
             // SAFETY: `dst` and the residual run both hold NR = 8 floats: two v128 loads or stores.
             unsafe {
                 let (mut lo, mut hi) = (low[r], high[r]);
-                if self.epilogue.residual.is_some() {
+                if let Some(residual) = self.epilogue.residual {
                     let res = if full {
-                        self.epilogue.residual.expect("checked")[at..at + NR].as_ptr()
+                        residual[at..at + NR].as_ptr()
                     } else {
                         dst.as_ptr()
                     };
