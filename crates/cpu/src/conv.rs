@@ -161,6 +161,7 @@ impl Conv2d {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_values as values;
 
     /// The convolution by its definition, in f64, channels-last.
     fn reference(shape: ConvShape, weights: &[f32], bias: &[f32], input: &FeatureMap) -> Vec<f32> {
@@ -192,14 +193,6 @@ mod tests {
             }
         }
         out
-    }
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        // A fixed, irregular sequence in [-1, 1): enough to catch a misplaced offset.
-        (0..n)
-            .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32)
-            .map(|v| v / (1u32 << 23) as f32 - 1.0)
-            .collect()
     }
 
     #[test]

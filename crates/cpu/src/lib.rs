@@ -67,3 +67,12 @@ fn check_len(what: &'static str, values: &[f32], expected: usize) -> Result<(), 
         })
     }
 }
+
+/// A fixed, irregular sequence in [−1, 1) for the tests: enough to catch a misplaced offset.
+#[cfg(test)]
+fn test_values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32)
+        .map(|v| v / (1u32 << 23) as f32 - 1.0)
+        .collect()
+}

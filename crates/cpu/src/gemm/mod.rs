@@ -19,6 +19,15 @@ mod kernel;
 
 pub use kernel::{PackedWeights, kernel_name};
 
+/// Checks the shapes every kernel's packing takes: `weights` `[k, n]` and `n` biases.
+fn check_packing(weights: &[f32], k: usize, n: usize, bias: &[f32]) {
+    assert_eq!(
+        (weights.len(), bias.len()),
+        (k * n, n),
+        "packed weights' shape"
+    );
+}
+
 /// What happens to each output value after the product and the bias.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Epilogue<'a> {
@@ -72,13 +81,7 @@ impl Activation {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32)
-            .map(|v| v / (1u32 << 23) as f32 - 1.0)
-            .collect()
-    }
+    use crate::test_values as values;
 
     #[test]
     fn products_equal_their_definition_with_every_epilogue() {

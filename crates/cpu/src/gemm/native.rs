@@ -18,11 +18,7 @@ pub struct PackedWeights {
 impl PackedWeights {
     /// Packs row-major `weights` (`[k, n]`) and `bias` (`n` values).
     pub fn new(weights: &[f32], k: usize, n: usize, bias: &[f32]) -> Self {
-        assert_eq!(
-            (weights.len(), bias.len()),
-            (k * n, n),
-            "packed weights' shape"
-        );
+        super::check_packing(weights, k, n, bias);
         let gemm = GemmExecutor::default();
         let matrix = NdTensor::from_data([k, n], weights.to_vec());
         Self {

@@ -28,11 +28,7 @@ pub struct PackedWeights {
 impl PackedWeights {
     /// Packs row-major `weights` (`[k, n]`) and `bias` (`n` values).
     pub fn new(weights: &[f32], k: usize, n: usize, bias: &[f32]) -> Self {
-        assert_eq!(
-            (weights.len(), bias.len()),
-            (k * n, n),
-            "packed weights' shape"
-        );
+        super::check_packing(weights, k, n, bias);
         let panel_count = n.div_ceil(NR);
         let mut panels = vec![0.0; panel_count * k * NR];
         for (p, row) in weights.chunks_exact(n).enumerate() {
