@@ -1,7 +1,7 @@
 //! Forward latency of each pretrained image tower on the CPU, batch 1 and 32: on burn-flex, FaceNet
 //! (150×150 → 128-d), EfficientNet-Lite0 features (224×224 → 1280-d) and the TinyFaceDetector
 //! (416×416 → box grid), including the read-back of the output to the host, as the linker does;
-//! and on the CPU fast path (photolink-cpu), FaceNet and EfficientNet-Lite0 from the same weights.
+//! and on the CPU fast path (photolink-cpu), all three from the same weights.
 //! Needs the converted weights: `photolink assets fetch` first.
 //!
 //! `cargo bench --bench towers` (`TOWERS_BENCH_BATCHES=1` limits the batch sizes).
@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use photolink_core::towers::cpu_path::CpuTower;
+use photolink_core::towers::cpu_path::{self, CpuTower};
 use photolink_core::towers::efficientnet::{self, EfficientNetLite0};
 use photolink_core::towers::face_detector::{self, FaceDetector};
 use photolink_core::towers::facenet::{self, FaceNet};
 use photolink_core::towers::weights::Precision;
+use photolink_cpu::FeatureMap;
 use photolink_kb::rng::SplitMix64;
 use photolink_train::assets;
 
@@ -93,6 +94,7 @@ fn towers(c: &mut Criterion) {
     let fast_facenet = CpuTower::facenet(&facenet).expect("FaceNet's fast path");
     let fast_efficientnet =
         CpuTower::efficientnet(&efficientnet).expect("EfficientNet-Lite0's fast path");
+    let fast_detector = cpu_path::face_detector(&detector).expect("the detector's fast path");
     let mut group = c.benchmark_group("tower forward, CPU fast path (photolink-cpu)");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(2));
@@ -109,6 +111,20 @@ fn towers(c: &mut Criterion) {
                 b.iter(|| black_box(tower.run_stages(x, 0..tower.stages())))
             });
         }
+        let side = face_detector::DEFAULT_INPUT_SIZE;
+        let scenes = read(images(batch, side, &device));
+        group.bench_with_input(
+            BenchmarkId::new("face detector 416", batch),
+            &scenes,
+            |b, x| {
+                b.iter(|| {
+                    for scene in x.chunks_exact(3 * side * side) {
+                        let input = FeatureMap::from_chw(3, side, side, scene);
+                        black_box(fast_detector.forward(&input).to_chw());
+                    }
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -76,6 +76,19 @@ fn face_detector_matches_face_api() {
     );
 }
 
+/// The detector's CPU fast path gives Burn's raw grid, so face-api.js's boxes.
+#[test]
+fn face_detector_cpu_path_matches_burn_and_face_api() {
+    let device = Device::flex();
+    let net = load(Precision::F32, FaceDetector::new(&device));
+    let a = pollster::block_on(golden::face_detector_cpu_path(&net, &device, &photos().0));
+    println!("face detector, CPU fast path: {a}");
+    assert_eq!(a.cases, 2);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
+    assert!(a.extra("max box corner error px").unwrap() <= 1.0, "{a}");
+}
+
 #[test]
 fn efficientnet_matches_pytorch() {
     let device = Device::flex();

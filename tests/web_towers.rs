@@ -91,6 +91,18 @@ async fn face_detector_matches_face_api_in_browser() {
     }
 }
 
+/// The detector's fast path in the browser gives Burn's raw grid, so face-api.js's boxes.
+#[wasm_bindgen_test]
+async fn face_detector_cpu_path_matches_burn_in_browser() {
+    let compute = Compute::cpu();
+    let net = load(FaceDetector::new(&compute.device), DETECTOR);
+    let a = golden::face_detector_cpu_path(&net, &compute.device, &photo(FACES_PHOTO)).await;
+    report("face detector, CPU fast path", &compute, &a);
+    assert!(a.extra("max |diff| to Burn").unwrap() <= 1e-4, "{a}");
+    assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
+    assert!(a.extra("max box corner error px").unwrap() <= 1.0, "{a}");
+}
+
 #[wasm_bindgen_test]
 async fn efficientnet_matches_pytorch_in_browser() {
     for compute in backends().await {

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::gemm::{Activation, Epilogue};
 use crate::pool::max_pool;
-use crate::{Conv2d, ConvShape, Dense, FeatureMap, ShapeError};
+use crate::{Conv2d, ConvShape, Dense, FeatureMap, Padding, ShapeError};
 
 /// One convolution's weights, in Burn's layout.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ impl FaceNet {
         let relu = Epilogue::activation(Activation::Relu);
         for stage in stages {
             x = match stage {
-                0 => max_pool(&self.stem.forward(&x, relu), 3, 2),
+                0 => max_pool(&self.stem.forward(&x, relu), 3, 2, Padding::Valid),
                 s if s <= self.blocks.len() => self.blocks[s - 1].forward(&x),
                 _ => {
                     let descriptor = self.fc.forward(&x.channel_means());

@@ -1,6 +1,6 @@
 //! The frozen towers on the CPU, at the speed of an inference engine rather than of a training
-//! framework: FaceNet and EfficientNet-Lite0 (natively and in the browser, wasm simd128) and MiniLM
-//! (for KB export and training features). Burn stays photolink's engine for training, for WebGPU
+//! framework: FaceNet, EfficientNet-Lite0 and the face detector (natively and in the browser,
+//! wasm simd128) and MiniLM (for KB export and training features). Burn stays photolink's engine for training, for WebGPU
 //! and for the networks this crate does not cover; this crate runs the same weights for inference.
 //!
 //! What makes it fast, against burn-flex's operator-by-operator execution:
@@ -17,6 +17,7 @@ mod conv;
 mod dense;
 mod depthwise;
 pub mod efficientnet;
+pub mod face_detector;
 pub mod facenet;
 mod feature_map;
 pub mod gemm;
@@ -27,6 +28,7 @@ pub use conv::{Conv2d, ConvShape, Padding};
 pub use dense::Dense;
 pub use depthwise::DepthwiseConv2d;
 pub use efficientnet::EfficientNetLite0;
+pub use face_detector::TinyFaceDetector;
 pub use facenet::FaceNet;
 pub use feature_map::FeatureMap;
 pub use minilm::MiniLm;

@@ -24,7 +24,7 @@ use crate::towers::weights::{self, WeightsError};
 
 pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig};
 pub use load::{LoadPhase, Transport, load};
-pub use subjects::{BATCH, DETECTOR_INPUT, TowerRunner, detect_faces, main_subject};
+pub use subjects::{BATCH, DETECTOR_INPUT, FaceFinder, TowerRunner, detect_faces, main_subject};
 
 /// Why a photo could not be linked, or a bundle loaded.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +169,7 @@ pub struct Linker {
     manifest: Manifest,
     weights: BundleWeights,
     image: ImageEngine,
-    detector: Option<FaceDetector>,
+    detector: Option<FaceFinder>,
     shards: Vec<Shard>,
     metadata: Vec<MetaShard>,
 }
@@ -199,7 +199,10 @@ impl Linker {
             BackendKind::Gpu => ImageEngine::Burn(image),
         };
         let detector = match (config.faces, &weights.detector) {
-            (true, Some(bytes)) => Some(weights::load(FaceDetector::new(device), bytes.clone())?),
+            (true, Some(bytes)) => Some(FaceFinder::new(
+                weights::load(FaceDetector::new(device), bytes.clone())?,
+                device,
+            )),
             (true, None) => {
                 return Err(LinkError::NoDetector);
             }

@@ -1,8 +1,8 @@
 //! The towers' CPU fast path: a Burn tower converted to `photolink-cpu`'s networks (channels-last,
 //! weights packed once for the machine's GEMM kernel), which runs the same stages on the CPU
 //! several times faster than burn-flex. Burn stays the engine on WebGPU and for training; FaceNet,
-//! EfficientNet-Lite0 (with its batch norms folded) and MiniLM have the fast path, the face
-//! detector runs on Burn.
+//! EfficientNet-Lite0 (with its batch norms folded), the face detector and MiniLM have the fast
+//! path.
 
 use std::ops::Range;
 
@@ -11,12 +11,14 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{LayerNorm, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 use photolink_cpu::efficientnet::{DepthwiseWeights, EfficientNetWeights, MbConvWeights};
+use photolink_cpu::face_detector::TinyFaceDetectorWeights;
 use photolink_cpu::facenet::{ConvWeights, FaceNetWeights};
 use photolink_cpu::minilm::{LayerNormWeights, LayerWeights, LinearWeights, MiniLmWeights};
 use photolink_cpu::{ConvShape, Dense, FeatureMap, Padding, ShapeError};
 use photolink_kb::quantize;
 
 use super::efficientnet::{self, EfficientNetLite0};
+use super::face_detector::FaceDetector;
 use super::facenet::{self, FaceNet};
 use super::minilm::{self, MiniLm};
 use crate::model::{ImageSide, ImageTower};
@@ -232,7 +234,7 @@ fn conv(c: &Conv2d) -> Result<ConvWeights, ShapeError> {
             out_channels,
             kernel: kh,
             stride: c.stride[0],
-            padding: padding(&c.padding)?,
+            padding: padding(c)?,
         },
         weights: values(&c.weight),
         bias: c.bias.as_ref().map(values),
@@ -251,18 +253,40 @@ fn depthwise(c: &Conv2d) -> Result<DepthwiseWeights, ShapeError> {
         channels,
         kernel: kh,
         stride: c.stride[0],
-        padding: padding(&c.padding)?,
+        padding: padding(c)?,
         weights: values(&c.weight),
         bias: c.bias.as_ref().map(values),
     })
 }
 
-fn padding(p: &PaddingConfig2d) -> Result<Padding, ShapeError> {
-    match p {
+fn padding(c: &Conv2d) -> Result<Padding, ShapeError> {
+    let [kernel, _] = c.kernel_size;
+    match c.padding {
         PaddingConfig2d::Valid => Ok(Padding::Valid),
         PaddingConfig2d::Same => Ok(Padding::Same),
+        // Symmetric padding of half an odd kernel at stride 1 is "same".
+        PaddingConfig2d::Explicit(top, left, bottom, right)
+            if c.stride == [1, 1]
+                && kernel % 2 == 1
+                && [top, left, bottom, right] == [kernel / 2; 4] =>
+        {
+            Ok(Padding::Same)
+        }
         _ => Err(ShapeError::Chain("a padding the fast path does not have")),
     }
+}
+
+/// The face detector on the fast path, with its weights packed.
+pub fn face_detector(net: &FaceDetector) -> Result<photolink_cpu::TinyFaceDetector, ShapeError> {
+    photolink_cpu::TinyFaceDetector::new(TinyFaceDetectorWeights {
+        conv0: conv(&net.conv0)?,
+        separable: net
+            .separable
+            .iter()
+            .map(|s| Ok((depthwise(&s.depthwise)?, conv(&s.pointwise)?)))
+            .collect::<Result<_, ShapeError>>()?,
+        head: conv(&net.head)?,
+    })
 }
 
 /// A parameter's values, row-major. The fast path is built on the CPU backend, whose tensors read

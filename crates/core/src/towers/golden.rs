@@ -7,11 +7,12 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Deserialize;
 
-use super::cpu_path::CpuTower;
+use super::cpu_path::{self, CpuTower};
 use super::efficientnet::{self, EfficientNetLite0};
 use super::face_detector::{self, FaceDetector};
 use super::facenet::{self, FaceNet};
 use crate::photo::{BoundingBox, Photo, resize_bicubic};
+use photolink_cpu::FeatureMap;
 
 const FACEAPI: &str = include_str!("../../../../tests/fixtures/golden/faceapi.json");
 const EFFICIENTNET: &str =
@@ -278,14 +279,55 @@ fn descriptor_agreement(
 /// outputs, and the decoded boxes (same count, corner error in pixels, score error).
 pub async fn face_detector(net: &FaceDetector, device: &Device, faces_photo: &Photo) -> Agreement {
     let fixture = faceapi_fixture();
-    let photo = faces_photo;
+    let mut raws = Vec::new();
+    for run in &fixture.tiny_face_detector.runs {
+        let input = FaceDetector::preprocess(faces_photo, run.input_size);
+        raws.push(read4(net.forward(batch(&[input], run.input_size, device))).await);
+    }
+    detector_agreement(&fixture, faces_photo, &raws, Vec::new())
+}
+
+/// The face detector's CPU fast path, converted from `net`, against face-api.js as
+/// [`face_detector`] measures it; the extra `"max |diff| to Burn"` is its largest raw-output
+/// difference from `net` on `device`.
+pub async fn face_detector_cpu_path(
+    net: &FaceDetector,
+    device: &Device,
+    faces_photo: &Photo,
+) -> Agreement {
+    let fixture = faceapi_fixture();
+    let fast = cpu_path::face_detector(net).expect("the detector has a fast path");
+    let (mut raws, mut to_burn) = (Vec::new(), 0.0f32);
+    for run in &fixture.tiny_face_detector.runs {
+        let size = run.input_size;
+        let input = FaceDetector::preprocess(faces_photo, size);
+        let ours = fast
+            .forward(&FeatureMap::from_chw(3, size, size, &input))
+            .to_chw();
+        let burn = read4(net.forward(batch(&[input], size, device))).await;
+        to_burn = to_burn.max(max_abs_diff(&ours, &burn));
+        raws.push(ours);
+    }
+    detector_agreement(
+        &fixture,
+        faces_photo,
+        &raws,
+        vec![("max |diff| to Burn", f64::from(to_burn))],
+    )
+}
+
+/// The agreement of raw detector outputs (channels-first, one per fixture run) with face-api.js's.
+fn detector_agreement(
+    fixture: &FaceApiFixture,
+    photo: &Photo,
+    raws: &[Vec<f32>],
+    mut extra: Vec<(&'static str, f64)>,
+) -> Agreement {
     let mut tally = Tally::new();
     let mut box_error = 0.0f32;
     let mut score_error = 0.0f32;
     let mut counts_equal = 0;
-    for run in &fixture.tiny_face_detector.runs {
-        let input = FaceDetector::preprocess(photo, run.input_size);
-        let raw = read4(net.forward(batch(&[input], run.input_size, device))).await;
+    for (run, raw) in fixture.tiny_face_detector.runs.iter().zip(raws) {
         // The reference dumped its output channels-last; ours is channels-first.
         let grid = run.input_size / 32;
         let channels = raw.len() / (grid * grid);
@@ -297,7 +339,7 @@ pub async fn face_detector(net: &FaceDetector, device: &Device, faces_photo: &Ph
         }
         tally.add(&nhwc, &run.raw_output);
         let found = face_detector::decode(
-            &raw,
+            raw,
             run.input_size,
             photo.width(),
             photo.height(),
@@ -317,11 +359,13 @@ pub async fn face_detector(net: &FaceDetector, device: &Device, faces_photo: &Ph
             score_error = score_error.max((ours.score - reference.score).abs());
         }
     }
-    tally.done(vec![
+    let mut measured = vec![
         ("runs with the same face count", f64::from(counts_equal)),
         ("max box corner error px", f64::from(box_error)),
         ("max score error", f64::from(score_error)),
-    ])
+    ];
+    measured.append(&mut extra);
+    tally.done(measured)
 }
 
 #[derive(Deserialize)]

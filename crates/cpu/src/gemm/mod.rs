@@ -47,8 +47,8 @@ impl Epilogue<'_> {
     }
 }
 
-/// An activation that clamps (the towers use no other).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The towers' activations: clamps, and the detector's leaky ReLU.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub enum Activation {
     /// None.
     #[default]
@@ -57,23 +57,29 @@ pub enum Activation {
     Relu,
     /// `min(max(x, 0), 6)` (EfficientNet-Lite).
     Relu6,
+    /// `max(x, slope·x)` for a slope in (0, 1) (TinyFaceDetector: 0.1).
+    LeakyRelu(f32),
 }
 
 impl Activation {
-    /// The interval the activation clamps to, `None` for the identity.
+    /// The interval a clamping activation clamps to; `None` for the others.
     pub fn bounds(self) -> Option<(f32, f32)> {
         match self {
-            Activation::Identity => None,
             Activation::Relu => Some((0.0, f32::INFINITY)),
             Activation::Relu6 => Some((0.0, 6.0)),
+            Activation::Identity | Activation::LeakyRelu(_) => None,
         }
     }
 
     /// Applies the activation to one value.
     pub fn apply(self, x: f32) -> f32 {
-        match self.bounds() {
-            Some((low, high)) => x.max(low).min(high),
-            None => x,
+        match self {
+            Activation::Identity => x,
+            Activation::LeakyRelu(slope) => x.max(slope * x),
+            clamp => {
+                let (low, high) = clamp.bounds().expect("a clamping activation");
+                x.max(low).min(high)
+            }
         }
     }
 }
@@ -98,6 +104,7 @@ mod tests {
                 (false, Activation::Relu),
                 (true, Activation::Relu),
                 (true, Activation::Relu6),
+                (false, Activation::LeakyRelu(0.1)),
             ] {
                 let epilogue = Epilogue {
                     residual: with_residual.then_some(&residual[..]),
@@ -114,9 +121,7 @@ mod tests {
                         if with_residual {
                             expected += f64::from(residual[i * n + j]);
                         }
-                        if let Some((low, high)) = activation.bounds() {
-                            expected = expected.max(f64::from(low)).min(f64::from(high));
-                        }
+                        expected = f64::from(activation.apply(expected as f32));
                         let got = out[i * n + j];
                         assert!(
                             (f64::from(got) - expected).abs() <= 1e-4,

@@ -10,7 +10,7 @@ use std::arch::wasm32::{
     v128_store,
 };
 
-use super::Epilogue;
+use super::{Activation, Epilogue};
 
 /// Columns of a panel: two simd128 vectors.
 const NR: usize = 8;
@@ -123,6 +123,10 @@ impl Tile<'_> {
             .activation
             .bounds()
             .map(|(low, high)| (f32x4_splat(low), f32x4_splat(high)));
+        let leak = match self.epilogue.activation {
+            Activation::LeakyRelu(slope) => Some(f32x4_splat(slope)),
+            _ => None,
+        };
         for r in 0..R {
             let at = (row + r) * self.n + self.column;
             let mut values = [0.0f32; NR];
@@ -150,6 +154,10 @@ impl Tile<'_> {
                 if let Some((low, high)) = bounds {
                     lo = f32x4_min(f32x4_max(lo, low), high);
                     hi = f32x4_min(f32x4_max(hi, low), high);
+                }
+                if let Some(slope) = leak {
+                    lo = f32x4_max(lo, f32x4_mul(lo, slope));
+                    hi = f32x4_max(hi, f32x4_mul(hi, slope));
                 }
                 v128_store(dst.as_mut_ptr() as *mut v128, lo);
                 v128_store(dst.as_mut_ptr().add(4) as *mut v128, hi);

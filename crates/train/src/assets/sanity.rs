@@ -56,10 +56,11 @@ pub async fn descriptor_distances(
     headshots: &[Photo],
     device: &Device,
 ) -> DescriptorDistances {
+    let finder = linker::FaceFinder::new(detector.clone(), device);
     let mut crops = Vec::new();
     for photo in headshots {
         // A diagnostic of the recognition net: a photo the detector fails on is left out.
-        let faces = linker::detect_faces(detector, photo, device)
+        let faces = linker::detect_faces(&finder, photo, device)
             .await
             .unwrap_or_default();
         let Some(face) = faces.first() else { continue };

@@ -178,7 +178,11 @@ fn compute(
     let stages = key.tower.stages();
     let cut = stages - key.tuned_stage_count.min(stages);
     // Person benchmarks look at faces, as the linker does.
-    let detector = pretrained.detector.as_ref();
+    let finder = pretrained
+        .detector
+        .clone()
+        .map(|net| linker::FaceFinder::new(net, device));
+    let detector = finder.as_ref();
     let limits = DecodeLimits::default();
     let mut augmenter = Augmenter::new(key.augment.clone(), key.seed)?;
 
