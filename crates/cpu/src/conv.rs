@@ -57,6 +57,17 @@ impl ConvShape {
     }
 }
 
+/// One convolution's weights, in Burn's layout.
+#[derive(Debug, Clone)]
+pub struct ConvWeights {
+    /// Geometry.
+    pub shape: ConvShape,
+    /// `[out, in, kh, kw]`, row-major.
+    pub weights: Vec<f32>,
+    /// One per output channel, if the layer has a bias.
+    pub bias: Option<Vec<f32>>,
+}
+
 /// A biased convolution with its weights packed for this target's GEMM kernel.
 pub struct Conv2d {
     shape: ConvShape,
@@ -96,6 +107,11 @@ impl Conv2d {
             shape,
             weights: PackedWeights::new(&matrix, shape.patch_len(), cout, &bias),
         })
+    }
+
+    /// A layer from [`ConvWeights`].
+    pub fn from_weights(w: &ConvWeights) -> Result<Self, ShapeError> {
+        Self::new(w.shape, &w.weights, w.bias.as_deref())
     }
 
     /// The layer's geometry.

@@ -6,6 +6,23 @@
 use crate::gemm::Activation;
 use crate::{FeatureMap, Padding, ShapeError, check_len};
 
+/// One depthwise convolution's weights, in Burn's layout.
+#[derive(Debug, Clone)]
+pub struct DepthwiseWeights {
+    /// Channels (one filter each).
+    pub channels: usize,
+    /// Side of the square kernel.
+    pub kernel: usize,
+    /// Step between patches.
+    pub stride: usize,
+    /// Zero padding.
+    pub padding: Padding,
+    /// `[channels, 1, k, k]`, row-major.
+    pub weights: Vec<f32>,
+    /// One per channel, if the layer has a bias.
+    pub bias: Option<Vec<f32>>,
+}
+
 /// A biased depthwise convolution, weights laid out tap by tap (`[ky][kx][channel]`).
 pub struct DepthwiseConv2d {
     channels: usize,
@@ -48,6 +65,18 @@ impl DepthwiseConv2d {
             taps,
             bias,
         })
+    }
+
+    /// A layer from [`DepthwiseWeights`].
+    pub fn from_weights(w: &DepthwiseWeights) -> Result<Self, ShapeError> {
+        Self::new(
+            w.channels,
+            w.kernel,
+            w.stride,
+            w.padding,
+            &w.weights,
+            w.bias.as_deref(),
+        )
     }
 
     /// Convolves `input`, then applies `activation`.

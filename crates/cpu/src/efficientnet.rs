@@ -7,26 +7,8 @@
 
 use std::ops::Range;
 
-use crate::facenet::ConvWeights;
 use crate::gemm::{Activation, Epilogue};
-use crate::{Conv2d, DepthwiseConv2d, FeatureMap, Padding, ShapeError};
-
-/// One depthwise convolution's weights, in Burn's layout.
-#[derive(Debug, Clone)]
-pub struct DepthwiseWeights {
-    /// Channels (one filter each).
-    pub channels: usize,
-    /// Side of the square kernel.
-    pub kernel: usize,
-    /// Step between patches.
-    pub stride: usize,
-    /// Zero padding.
-    pub padding: Padding,
-    /// `[channels, 1, k, k]`, row-major.
-    pub weights: Vec<f32>,
-    /// One per channel, if the layer has a bias.
-    pub bias: Option<Vec<f32>>,
-}
+use crate::{Conv2d, ConvWeights, DepthwiseConv2d, DepthwiseWeights, FeatureMap, ShapeError};
 
 /// One inverted-residual block's weights.
 pub struct MbConvWeights {
@@ -65,7 +47,7 @@ pub struct EfficientNetLite0 {
 impl EfficientNetLite0 {
     /// Packs `weights`; fails if consecutive layers do not chain.
     pub fn new(weights: EfficientNetWeights) -> Result<Self, ShapeError> {
-        let conv = |w: &ConvWeights| Conv2d::new(w.shape, &w.weights, w.bias.as_deref());
+        let conv = Conv2d::from_weights;
         let stem = conv(&weights.stem)?;
         let mut channels = stem.shape().out_channels;
         let mut blocks = Vec::with_capacity(weights.blocks.len());
@@ -73,14 +55,7 @@ impl EfficientNetLite0 {
             let expand = block.expand.as_ref().map(conv).transpose()?;
             let hidden = expand.as_ref().map_or(channels, |e| e.shape().out_channels);
             let d = &block.depthwise;
-            let depthwise = DepthwiseConv2d::new(
-                d.channels,
-                d.kernel,
-                d.stride,
-                d.padding,
-                &d.weights,
-                d.bias.as_deref(),
-            )?;
+            let depthwise = DepthwiseConv2d::from_weights(d)?;
             let project = conv(&block.project)?;
             let expand_reads = expand.as_ref().map_or(channels, |e| e.shape().in_channels);
             if expand_reads != channels

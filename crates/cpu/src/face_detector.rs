@@ -5,11 +5,11 @@
 //! A 3×3 convolution, then five separable blocks (depthwise 3×3, pointwise 1×1), each followed by
 //! leaky ReLU and a "same" 2×2 max-pool (stride 2, the last stride 1), then a 1×1 head.
 
-use crate::efficientnet::DepthwiseWeights;
-use crate::facenet::ConvWeights;
 use crate::gemm::{Activation, Epilogue};
 use crate::pool::max_pool;
-use crate::{Conv2d, DepthwiseConv2d, FeatureMap, Padding, ShapeError};
+use crate::{
+    Conv2d, ConvWeights, DepthwiseConv2d, DepthwiseWeights, FeatureMap, Padding, ShapeError,
+};
 
 /// The leaky ReLU's slope for negative values.
 const LEAKY_SLOPE: f32 = 0.1;
@@ -34,19 +34,12 @@ pub struct TinyFaceDetector {
 impl TinyFaceDetector {
     /// Packs `weights`; fails if consecutive layers do not chain.
     pub fn new(weights: TinyFaceDetectorWeights) -> Result<Self, ShapeError> {
-        let conv = |w: &ConvWeights| Conv2d::new(w.shape, &w.weights, w.bias.as_deref());
+        let conv = Conv2d::from_weights;
         let conv0 = conv(&weights.conv0)?;
         let mut channels = conv0.shape().out_channels;
         let mut separable = Vec::with_capacity(weights.separable.len());
         for (d, p) in &weights.separable {
-            let depthwise = DepthwiseConv2d::new(
-                d.channels,
-                d.kernel,
-                d.stride,
-                d.padding,
-                &d.weights,
-                d.bias.as_deref(),
-            )?;
+            let depthwise = DepthwiseConv2d::from_weights(d)?;
             let pointwise = conv(p)?;
             if d.channels != channels || pointwise.shape().in_channels != channels {
                 return Err(ShapeError::Chain("separable block channels do not chain"));

@@ -9,18 +9,7 @@ use std::ops::Range;
 
 use crate::gemm::{Activation, Epilogue};
 use crate::pool::max_pool;
-use crate::{Conv2d, ConvShape, Dense, FeatureMap, Padding, ShapeError};
-
-/// One convolution's weights, in Burn's layout.
-#[derive(Debug, Clone)]
-pub struct ConvWeights {
-    /// Geometry.
-    pub shape: ConvShape,
-    /// `[out, in, kh, kw]`, row-major.
-    pub weights: Vec<f32>,
-    /// One per output channel, if the layer has a bias.
-    pub bias: Option<Vec<f32>>,
-}
+use crate::{Conv2d, ConvWeights, Dense, FeatureMap, Padding, ShapeError};
 
 /// Everything the network is made of.
 pub struct FaceNetWeights {
@@ -47,7 +36,7 @@ pub struct FaceNet {
 impl FaceNet {
     /// Packs `weights`; fails if consecutive layers do not chain.
     pub fn new(weights: FaceNetWeights) -> Result<Self, ShapeError> {
-        let conv = |w: &ConvWeights| Conv2d::new(w.shape, &w.weights, w.bias.as_deref());
+        let conv = Conv2d::from_weights;
         let stem = conv(&weights.stem)?;
         let mut channels = stem.shape().out_channels;
         let mut blocks = Vec::with_capacity(weights.blocks.len());

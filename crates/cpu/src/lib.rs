@@ -24,9 +24,9 @@ pub mod gemm;
 pub mod minilm;
 mod pool;
 
-pub use conv::{Conv2d, ConvShape, Padding};
+pub use conv::{Conv2d, ConvShape, ConvWeights, Padding};
 pub use dense::Dense;
-pub use depthwise::DepthwiseConv2d;
+pub use depthwise::{DepthwiseConv2d, DepthwiseWeights};
 pub use efficientnet::EfficientNetLite0;
 pub use face_detector::TinyFaceDetector;
 pub use facenet::FaceNet;

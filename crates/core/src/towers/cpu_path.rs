@@ -10,11 +10,13 @@ use burn::module::Param;
 use burn::nn::conv::Conv2d;
 use burn::nn::{LayerNorm, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
-use photolink_cpu::efficientnet::{DepthwiseWeights, EfficientNetWeights, MbConvWeights};
+use photolink_cpu::efficientnet::{EfficientNetWeights, MbConvWeights};
 use photolink_cpu::face_detector::TinyFaceDetectorWeights;
-use photolink_cpu::facenet::{ConvWeights, FaceNetWeights};
+use photolink_cpu::facenet::FaceNetWeights;
 use photolink_cpu::minilm::{LayerNormWeights, LayerWeights, LinearWeights, MiniLmWeights};
-use photolink_cpu::{ConvShape, Dense, FeatureMap, Padding, ShapeError};
+use photolink_cpu::{
+    ConvShape, ConvWeights, Dense, DepthwiseWeights, FeatureMap, Padding, ShapeError,
+};
 use photolink_kb::quantize;
 
 use super::efficientnet::{self, EfficientNetLite0};
