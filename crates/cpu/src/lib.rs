@@ -25,7 +25,7 @@ pub mod minilm;
 mod pool;
 
 pub use conv::{Conv2d, ConvShape, ConvWeights, Padding};
-pub use dense::Dense;
+pub use dense::{Dense, LinearWeights};
 pub use depthwise::{DepthwiseConv2d, DepthwiseWeights};
 pub use efficientnet::EfficientNetLite0;
 pub use face_detector::TinyFaceDetector;

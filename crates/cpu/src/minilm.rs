@@ -8,7 +8,7 @@
 //! f32, so leaving it out computes the same vectors.
 
 use crate::gemm::{Epilogue, PackedWeights};
-use crate::{ShapeError, check_len};
+use crate::{LinearWeights, ShapeError, check_len};
 
 /// A layer norm's parameters.
 #[derive(Debug, Clone)]
@@ -19,19 +19,6 @@ pub struct LayerNormWeights {
     pub beta: Vec<f32>,
     /// Added to the variance.
     pub epsilon: f32,
-}
-
-/// A dense layer's parameters, in Burn's `[inputs, outputs]` layout.
-#[derive(Debug, Clone)]
-pub struct LinearWeights {
-    /// Inputs.
-    pub inputs: usize,
-    /// Outputs.
-    pub outputs: usize,
-    /// `[inputs, outputs]`, row-major.
-    pub weights: Vec<f32>,
-    /// One per output.
-    pub bias: Vec<f32>,
 }
 
 /// One transformer layer's parameters.
@@ -105,11 +92,11 @@ impl MiniLm {
         let mut layers = Vec::with_capacity(w.layers.len());
         for l in &w.layers {
             for linear in [&l.query, &l.key, &l.value, &l.attention_output] {
-                check_linear(linear, hidden, hidden)?;
+                linear.check(hidden, hidden)?;
             }
             let inner = l.intermediate.outputs;
-            check_linear(&l.intermediate, hidden, inner)?;
-            check_linear(&l.output, inner, hidden)?;
+            l.intermediate.check(hidden, inner)?;
+            l.output.check(inner, hidden)?;
             check_norm(&l.attention_norm, hidden)?;
             check_norm(&l.output_norm, hidden)?;
             // One [hidden, 3·hidden] product for the three projections: row i is q's, k's and
@@ -344,14 +331,6 @@ fn layer_norm(x: &mut [f32], norm: &LayerNormWeights) {
             *v = (*v - mean) * inv * g + b;
         }
     }
-}
-
-fn check_linear(l: &LinearWeights, inputs: usize, outputs: usize) -> Result<(), ShapeError> {
-    if (l.inputs, l.outputs) != (inputs, outputs) {
-        return Err(ShapeError::Chain("a dense layer of the wrong size"));
-    }
-    check_len("dense weights", &l.weights, inputs * outputs)?;
-    check_len("dense bias", &l.bias, outputs)
 }
 
 fn check_norm(n: &LayerNormWeights, hidden: usize) -> Result<(), ShapeError> {

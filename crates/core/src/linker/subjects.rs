@@ -112,11 +112,6 @@ impl<'a> TowerRunner<'a> {
         }
     }
 
-    /// Whether the CPU fast path runs.
-    pub fn is_fast(&self) -> bool {
-        self.fast.is_some()
-    }
-
     /// Image-tower features of `crops`, row-major `[crops.len(), feature_dim]`.
     pub async fn features(&self, crops: &[Photo]) -> Vec<f32> {
         self.stages(crops, 0..self.tower.kind().stages()).await.0

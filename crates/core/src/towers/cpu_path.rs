@@ -13,9 +13,9 @@ use burn::tensor::Tensor;
 use photolink_cpu::efficientnet::{EfficientNetWeights, MbConvWeights};
 use photolink_cpu::face_detector::TinyFaceDetectorWeights;
 use photolink_cpu::facenet::FaceNetWeights;
-use photolink_cpu::minilm::{LayerNormWeights, LayerWeights, LinearWeights, MiniLmWeights};
+use photolink_cpu::minilm::{LayerNormWeights, LayerWeights, MiniLmWeights};
 use photolink_cpu::{
-    ConvShape, ConvWeights, Dense, DepthwiseWeights, FeatureMap, Padding, ShapeError,
+    ConvShape, ConvWeights, Dense, DepthwiseWeights, FeatureMap, LinearWeights, Padding, ShapeError,
 };
 use photolink_kb::quantize;
 
@@ -124,13 +124,18 @@ impl CpuImageSide {
 
 /// A Burn dense layer on the fast path.
 pub fn dense(linear: &Linear) -> Result<Dense, ShapeError> {
-    let [inputs, outputs] = linear.weight.val().dims();
-    Dense::new(
+    Dense::new(linear_weights(linear))
+}
+
+/// A Burn dense layer's parameters (a zero bias when it has none).
+fn linear_weights(l: &Linear) -> LinearWeights {
+    let [inputs, outputs] = l.weight.val().dims();
+    LinearWeights {
         inputs,
         outputs,
-        values(&linear.weight),
-        linear.bias.as_ref().map(values),
-    )
+        weights: values(&l.weight),
+        bias: l.bias.as_ref().map_or_else(|| vec![0.0; outputs], values),
+    }
 }
 
 fn convert_facenet(net: &FaceNet) -> Result<photolink_cpu::FaceNet, ShapeError> {
@@ -179,15 +184,6 @@ fn convert_efficientnet(
 
 /// MiniLM on the CPU fast path (native: KB export and training encode texts with it).
 pub fn minilm(net: &MiniLm) -> Result<photolink_cpu::MiniLm, ShapeError> {
-    let linear = |l: &Linear| -> LinearWeights {
-        let [inputs, outputs] = l.weight.val().dims();
-        LinearWeights {
-            inputs,
-            outputs,
-            weights: values(&l.weight),
-            bias: l.bias.as_ref().map_or_else(|| vec![0.0; outputs], values),
-        }
-    };
     let norm = |n: &LayerNorm| LayerNormWeights {
         gamma: values(&n.gamma),
         beta: n
@@ -209,13 +205,13 @@ pub fn minilm(net: &MiniLm) -> Result<photolink_cpu::MiniLm, ShapeError> {
             .layer
             .iter()
             .map(|l| LayerWeights {
-                query: linear(&l.attention.self_attention.query),
-                key: linear(&l.attention.self_attention.key),
-                value: linear(&l.attention.self_attention.value),
-                attention_output: linear(&l.attention.output.dense),
+                query: linear_weights(&l.attention.self_attention.query),
+                key: linear_weights(&l.attention.self_attention.key),
+                value: linear_weights(&l.attention.self_attention.value),
+                attention_output: linear_weights(&l.attention.output.dense),
                 attention_norm: norm(&l.attention.output.layer_norm),
-                intermediate: linear(&l.intermediate.dense),
-                output: linear(&l.output.dense),
+                intermediate: linear_weights(&l.intermediate.dense),
+                output: linear_weights(&l.output.dense),
                 output_norm: norm(&l.output.layer_norm),
             })
             .collect(),
