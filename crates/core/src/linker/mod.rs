@@ -6,23 +6,24 @@
 //! ([`folder`]), HTTP and the Cache API in the page.
 
 pub mod config;
+pub mod embedder;
 #[cfg(feature = "fs")]
 pub mod folder;
 pub mod load;
 pub mod subjects;
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use photolink_kb::{EntityMeta, KbError, Manifest, MetaShard, Query, Role, Searcher, Shard};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendKind, Compute};
+use crate::backend::Compute;
 use crate::model::ImageSide;
 use crate::photo::{BoundingBox, Photo, PhotoError};
-use crate::towers::cpu_path::CpuImageSide;
 use crate::towers::face_detector::FaceDetector;
 use crate::towers::weights::{self, WeightsError};
 
-pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig};
+pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig, ReferenceFusion};
+pub use embedder::ImageEmbedder;
 pub use load::{LoadPhase, Transport, load};
 pub use subjects::{BATCH, DETECTOR_INPUT, FaceFinder, TowerRunner, detect_faces, main_subject};
 
@@ -152,23 +153,13 @@ pub struct BundleWeights {
     pub detector: Option<Vec<u8>>,
 }
 
-/// Which engine embeds the crops.
-// One per linker, never moved in a loop: boxing either variant would only add an indirection.
-#[allow(clippy::large_enum_variant)]
-enum ImageEngine {
-    /// Burn, on the GPU, or on the CPU for a tower without a fast path.
-    Burn(ImageSide),
-    /// The tower's CPU fast path (`photolink-cpu`).
-    Cpu(CpuImageSide),
-}
-
 /// A loaded bundle, ready to link photos. Shards can be added while they arrive.
 pub struct Linker {
     compute: Compute,
     config: LinkerConfig,
     manifest: Manifest,
     weights: BundleWeights,
-    image: ImageEngine,
+    image: ImageEmbedder,
     detector: Option<FaceFinder>,
     shards: Vec<Shard>,
     metadata: Vec<MetaShard>,
@@ -187,17 +178,13 @@ impl Linker {
     ) -> Result<Self, LinkError> {
         manifest.check_model(&manifest.weights_identity(), config.dim)?;
         let device = &compute.device;
-        let image = weights::load(
-            ImageSide::new(config.image_tower, config.dim, device),
-            weights.image.clone(),
-        )?;
-        // On the CPU, the tower's fast path when it has one; Burn otherwise, and on the GPU.
-        let image = match compute.info.kind {
-            BackendKind::Cpu => {
-                CpuImageSide::of(&image).map_or(ImageEngine::Burn(image), ImageEngine::Cpu)
-            }
-            BackendKind::Gpu => ImageEngine::Burn(image),
-        };
+        let image = ImageEmbedder::new(
+            weights::load(
+                ImageSide::new(config.image_tower, config.dim, device),
+                weights.image.clone(),
+            )?,
+            device,
+        );
         let detector = match (config.faces, &weights.detector) {
             (true, Some(bytes)) => Some(FaceFinder::new(
                 weights::load(FaceDetector::new(device), bytes.clone())?,
@@ -309,42 +296,15 @@ impl Linker {
 
     /// Unit vectors of crops in the shared space, row-major.
     pub async fn embed(&self, crops: &[Photo]) -> Result<Vec<f32>, LinkError> {
-        let kind = self.config.image_tower;
-        let mut out = Vec::with_capacity(crops.len() * self.config.dim);
-        for chunk in crops.chunks(BATCH) {
-            let flat: Vec<f32> = chunk.iter().flat_map(|p| kind.preprocess(p)).collect();
-            out.extend(self.embed_pixels(flat).await?);
-        }
-        Ok(out)
+        self.image.embed(crops).await
     }
 
     /// Unit vectors of at most [`BATCH`] images already preprocessed for the image tower
-    /// (`[n, 3, side, side]`, row-major, normalised as [`ImageTowerKind::preprocess`] does): the
-    /// network alone, which is what a benchmark against another engine's network compares.
+    /// (`[n, 3, side, side]`, row-major, normalised as [`crate::model::ImageTowerKind::preprocess`]
+    /// does): the network alone, which is what a benchmark against another engine's network
+    /// compares.
     pub async fn embed_pixels(&self, pixels: Vec<f32>) -> Result<Vec<f32>, LinkError> {
-        let side = self.config.image_tower.input_size();
-        let per_image = 3 * side * side;
-        let n = pixels.len() / per_image;
-        if n == 0 || n > BATCH || !pixels.len().is_multiple_of(per_image) {
-            return Err(LinkError::PixelCount {
-                values: pixels.len(),
-                side,
-            });
-        }
-        let values = match &self.image {
-            ImageEngine::Cpu(fast) => fast.embed(&pixels),
-            ImageEngine::Burn(image) => {
-                let images = Tensor::from_data(
-                    TensorData::new(pixels, [n, 3, side, side]),
-                    &self.compute.device,
-                );
-                read_back(image.embed(images), "image embedding").await?
-            }
-        };
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(LinkError::NonFinite);
-        }
-        Ok(values)
+        self.image.embed_pixels(pixels).await
     }
 
     /// The `k` best entities for a unit vector, among the shards loaded so far.
