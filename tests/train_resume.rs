@@ -16,7 +16,8 @@ use image::{ImageBuffer, Rgb};
 
 const EPOCHS: usize = 60;
 
-/// A tiny benchmark: eight entities, each a coloured shape; dev and test are shifted copies.
+/// A tiny benchmark: eight entities, each a coloured shape; dev and test are shifted copies. The
+/// discs name their training image as a reference picture, the bars none.
 fn synthetic_benchmark(dir: &Path) {
     let colours = [
         ("red", [220u8, 30, 30]),
@@ -30,8 +31,12 @@ fn synthetic_benchmark(dir: &Path) {
     for (c, (colour, rgb)) in colours.iter().enumerate() {
         for (s, shape) in ["disc", "bar"].iter().enumerate() {
             let id = format!("{colour}-{shape}");
+            let images = match *shape {
+                "disc" => format!(",\"images\":[\"{id}-train.png\"]"),
+                _ => String::new(),
+            };
             kb += &format!(
-                "{{\"id\":\"{id}\",\"name\":\"{colour} {shape}\",\"description\":\"a {colour} {shape} on grey\"}}\n"
+                "{{\"id\":\"{id}\",\"name\":\"{colour} {shape}\",\"description\":\"a {colour} {shape} on grey\"{images}}}\n"
             );
             for (split, shift) in [("train", 0i32), ("dev", 6), ("test", -5)] {
                 let img = ImageBuffer::from_fn(96, 96, |x, y| {
@@ -128,20 +133,26 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
     assert!(run.join("text-tower.bpk").exists());
     // The exported bundle carries the fine-tuned tower: its image weights differ from those of a
     // bundle exported from a frozen run of the same benchmark.
-    let export = |run: &Path, out: &Path| {
-        let status = Command::new(env!("CARGO_BIN_EXE_photolink"))
-            .arg("export")
+    let export_command = |run: &Path, kb: &Path, out: &Path, weight: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_photolink"));
+        cmd.arg("export")
             .arg("--run")
             .arg(run)
             .arg("--kb")
-            .arg(root.join("bench/kb.jsonl"))
+            .arg(kb)
             .arg("--out")
             .arg(out)
-            .status()
-            .unwrap();
+            .args(["--reference-weight", weight]);
+        cmd
+    };
+    let export_weighted = |run: &Path, out: &Path, weight: &str| {
+        let kb = root.join("bench/kb.jsonl");
+        let status = export_command(run, &kb, out, weight).status().unwrap();
         assert!(status.success(), "export of {} failed", run.display());
         std::fs::read(out.join("image-f32.bpk")).unwrap()
     };
+    // Text only: check_kb_vectors compares every row with the text tower's vector.
+    let export = |run: &Path, out: &Path| export_weighted(run, out, "0");
     let frozen = root.join("frozen");
     let status = train_command(&root.join("bench"), &frozen, &[])
         .status()
@@ -161,7 +172,99 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
         &root.join("bench/kb.jsonl"),
         &root.join("bundle-tuned"),
     );
+
+    // Reference pictures: fused into the discs' rows, refused when one cannot be read.
+    export_weighted(&frozen, &root.join("bundle-refs"), "1");
+    check_reference_fusion(
+        &root.join("bundle-frozen"),
+        &root.join("bundle-refs"),
+        &root.join("bench/images"),
+    );
+    let eval = Command::new(env!("CARGO_BIN_EXE_photolink"))
+        .args(["eval", "--references", "--reference-weights", "1", "--run"])
+        .arg(&frozen)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    for row in [
+        "4 of 8 entities name some",
+        "| text only |",
+        "| text + 1 × references |",
+        "| references alone |",
+    ] {
+        assert!(report.contains(row), "{row} not in:\n{report}");
+    }
+    let kb = std::fs::read_to_string(root.join("bench/kb.jsonl")).unwrap();
+    let broken = root.join("bench/kb-broken.jsonl");
+    std::fs::write(&broken, kb.replace("red-disc-train.png", "gone.png")).unwrap();
+    for (weight, fails) in [("1", true), ("0", false)] {
+        let out = export_command(&frozen, &broken, &root.join("bundle-broken"), weight)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(!out.status.success(), fails, "weight {weight}: {stderr}");
+        if fails {
+            assert!(
+                stderr.contains("reference image of entity \"red-disc\"")
+                    && stderr.contains("gone.png"),
+                "{stderr}"
+            );
+        }
+    }
+    let absurd = export_command(&frozen, &broken, &root.join("bundle-absurd"), "NaN")
+        .output()
+        .unwrap();
+    assert!(!absurd.status.success());
+    assert!(String::from_utf8_lossy(&absurd.stderr).contains("--reference-weight NaN"));
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// A disc's training image, linked against the bundle whose disc rows fuse that very picture,
+/// scores its entity higher than against the text-only bundle; the bars, which name no picture,
+/// score as before.
+fn check_reference_fusion(text_only: &Path, fused: &Path, images: &Path) {
+    use photolink_core::backend::Compute;
+    use photolink_core::linker::{LinkOptions, Linker};
+    use photolink_core::photo::{DecodeLimits, decode};
+    use photolink_core::towers::weights::Precision;
+
+    let open = |dir: &Path| Linker::open(dir, Compute::cpu(), Precision::F32).unwrap();
+    let (text_only, fused) = (open(text_only), open(fused));
+    let scores = |linker: &Linker, file: &str| -> std::collections::HashMap<String, f32> {
+        let bytes = std::fs::read(images.join(file)).unwrap();
+        let photo = decode(&bytes, &DecodeLimits::default()).unwrap();
+        let options = LinkOptions { k: 8, bbox: None };
+        let subjects = pollster::block_on(linker.link(&photo, options)).unwrap();
+        subjects[0]
+            .matches
+            .iter()
+            .map(|m| (m.id.clone(), m.score))
+            .collect()
+    };
+    for colour in ["red", "green", "blue", "yellow"] {
+        let disc = format!("{colour}-disc");
+        let file = format!("{disc}-train.png");
+        let (before, after) = (scores(&text_only, &file), scores(&fused, &file));
+        assert!(
+            after[&disc] > before[&disc] + 1e-3,
+            "{disc}: {} with its picture fused, {} without",
+            after[&disc],
+            before[&disc]
+        );
+        for bar in ["red", "green", "blue", "yellow"].map(|c| format!("{c}-bar")) {
+            assert!(
+                (after[&bar] - before[&bar]).abs() < 0.02,
+                "{bar} names no picture but its score moved: {} → {}",
+                before[&bar],
+                after[&bar]
+            );
+        }
+    }
 }
 
 /// The network alone on a preprocessed photo (`Linker::embed_pixels`, what the browser benchmark

@@ -173,6 +173,13 @@ pub struct EvalArgs {
     /// exact f32 scoring (top-1 agreement, acc@1 of both).
     #[arg(long)]
     pub bundle: Option<PathBuf>,
+    /// Also rank dev and test with the KB's vectors fused with its entities' reference pictures
+    /// (`kb.jsonl`'s `images`), at each weight of `--reference-weights`: what they add.
+    #[arg(long)]
+    pub references: bool,
+    /// The fusion weights `--references` compares with text only (comma-separated, each 0 to 100).
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1,2,4")]
+    pub reference_weights: Vec<f32>,
 }
 
 /// `photolink export`.
@@ -204,6 +211,15 @@ pub struct ExportArgs {
     /// Encode every text afresh, without the text-vector cache.
     #[arg(long)]
     pub no_text_cache: bool,
+    /// Where the KB's reference pictures are (`kb.jsonl`'s `images` are relative to it; default:
+    /// the `images` folder beside the KB).
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// How much an entity's reference pictures weigh against its text in its vector,
+    /// `normalize(text + w·pictures)`, 0 to 100 (0: text only; `photolink eval --references`
+    /// measures it).
+    #[arg(long, default_value_t = photolink_train::references::FusionWeight::DEFAULT.get())]
+    pub reference_weight: f32,
 }
 
 /// `photolink link`.

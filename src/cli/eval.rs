@@ -4,6 +4,7 @@
 use anyhow::Result;
 use photolink_train::data::Split;
 use photolink_train::export;
+use photolink_train::references::{self, FusionWeight};
 use photolink_train::train::LoadedRun;
 
 use super::args::EvalArgs;
@@ -41,6 +42,23 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             100.0 * q.acc1_int8,
             100.0 * (q.acc1_int8 - q.acc1_f32),
             q.worst_swap_gap
+        );
+    }
+    if args.references {
+        let weights = args
+            .reference_weights
+            .iter()
+            .map(|&w| FusionWeight::new(w))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ablation = references::ablation(&loaded, &args.run, &weights)?;
+        let best = ablation.best_on_dev();
+        println!(
+            "reference pictures: {} of {} entities name some; whole-KB ranking:\n{}best on dev: {}",
+            ablation.with_references,
+            ablation.entities,
+            ablation.markdown(),
+            best.weight
+                .map_or("the pictures alone".to_string(), |w| format!("weight {w}"))
         );
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use photolink_train::export::{self, ExportOptions};
+use photolink_train::references::FusionWeight;
 use photolink_train::text_encoder;
 
 use super::args::ExportArgs;
@@ -17,19 +18,30 @@ pub fn run(args: ExportArgs) -> Result<()> {
         args.text_cache
             .unwrap_or_else(text_encoder::default_cache_dir)
     });
-    let manifest = export::export(&ExportOptions {
+    let images_root = args.images.unwrap_or_else(|| {
+        args.kb
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("images")
+    });
+    let exported = export::export(&ExportOptions {
         run: args.run,
         kb: args.kb,
+        images_root,
+        reference_weight: FusionWeight::new(args.reference_weight)?,
         out: args.out.clone(),
         title,
         max_shard_bytes: args.max_shard_bytes,
         refine: !args.no_refine,
         text_cache,
     })?;
+    let manifest = &exported.manifest;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     println!(
-        "export: {} entities, dim {}, {} files, {:.1} MB in {}",
+        "export: {} entities ({} with reference pictures fused, weight {}), dim {}, {} files, {:.1} MB in {}",
         manifest.count,
+        exported.fused,
+        args.reference_weight,
         manifest.dim,
         manifest.files.len() + 1,
         bytes as f64 / 1e6,

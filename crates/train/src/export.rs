@@ -2,19 +2,23 @@
 //! projection → unit vectors → int8 shards), entity metadata, the image side's weights in f32 and
 //! f16 (tower + projection; plus the face detector for person bundles) and `linker.json` — a folder
 //! any static host can serve, complete and self-checking (every file's sha256 is in the manifest).
+//! Entities that name reference pictures get their pictures fused into their vector
+//! ([`crate::references`]).
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::assets::{self, TowerId};
 use crate::data::{self, entity_text};
+use crate::references::{FusionWeight, ReferenceEmbedder, fuse, run_image_side};
 use crate::text_encoder::{TextEncodeError, TextEncoder, VectorCache};
 use crate::train::TrainError;
-use photolink_core::linker::{self, LinkerConfig};
+use photolink_core::linker::{self, LinkerConfig, ReferenceFusion};
 use photolink_core::model::{ImageSide, ImageTowerKind};
+use photolink_core::towers::face_detector::FaceDetector;
 use photolink_core::towers::minilm::{HIDDEN, MiniLm};
 use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::{self, Precision};
@@ -40,6 +44,19 @@ pub struct ExportOptions {
     pub refine: bool,
     /// Folder of the text-vector cache ([`VectorCache`]); `None` encodes every text afresh.
     pub text_cache: Option<PathBuf>,
+    /// Where the KB's reference pictures are (`kb.jsonl`'s `images` are relative to it).
+    pub images_root: PathBuf,
+    /// The weight of reference pictures against the text ([`FusionWeight::TEXT_ONLY`]: ignored).
+    pub reference_weight: FusionWeight,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The bundle's manifest.
+    pub manifest: Manifest,
+    /// Entities whose vector fuses their reference pictures.
+    pub fused: usize,
 }
 
 /// Sentence vectors projected at a time.
@@ -57,6 +74,21 @@ pub enum ExportError {
     /// The KB's texts could not be encoded.
     #[error(transparent)]
     Text(#[from] TextEncodeError),
+    /// The quantisation check compares a bundle with the run's text vectors, which a bundle with
+    /// reference pictures fused in does not hold.
+    #[error(
+        "the bundle fuses reference pictures into {entities} entities' vectors (weight {weight}): \
+         the quantisation check needs a text-only export (`photolink export --reference-weight 0`)"
+    )]
+    FusedBundle {
+        /// Entities with pictures fused.
+        entities: usize,
+        /// The fusion weight.
+        weight: f32,
+    },
+    /// The bundle's `linker.json` is unusable.
+    #[error(transparent)]
+    Link(#[from] photolink_core::linker::LinkError),
 }
 
 fn io(path: &Path, e: std::io::Error) -> ExportError {
@@ -64,7 +96,7 @@ fn io(path: &Path, e: std::io::Error) -> ExportError {
 }
 
 /// Writes the bundle of `options.run` for `options.kb` into `options.out`.
-pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
+pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     let device = Device::flex();
     let crate::train::FinishedRun {
         config,
@@ -85,14 +117,7 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
     let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json"))
         .map_err(TrainError::from)?;
 
-    let image = ImageSide {
-        tower: match tuned_tower {
-            Some(tower) => tower,
-            None => assets::load_image_tower(models, config.image_tower, &device)
-                .map_err(TrainError::from)?,
-        },
-        projection: heads.image.clone(),
-    };
+    let (image, detector) = run_image_side(&config, &heads, tuned_tower, &device)?;
     let burnpack = |p: Precision| {
         weights::to_burnpack(&image, p).map_err(|e| TrainError::weights("image weights", e))
     };
@@ -130,12 +155,7 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
             ..WriterOptions::default()
         },
     )?;
-    let bar = ProgressBar::new(entities.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
-            .expect("valid template"),
-    );
-    bar.set_message("encoding KB");
+    let bar = crate::progress::bar(entities.len(), "encoding KB");
     let mut cache = match &options.text_cache {
         Some(dir) => Some(VectorCache::open(dir, &text_tower)?),
         None => None,
@@ -148,6 +168,8 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
     };
     let sentences = encoder.encode(&texts, cache.as_mut(), &|n| bar.inc(n as u64))?;
     bar.finish();
+    let references = reference_vectors(&entities, options, image, detector, &device)?;
+    let mut fused = 0;
     for (chunk, sentences) in entities
         .chunks(PROJECT_ROWS)
         .zip(sentences.chunks(PROJECT_ROWS * HIDDEN))
@@ -162,6 +184,9 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
             .try_into_vec_as::<f32>()
             .expect("f32 vectors");
         for (entity, vector) in chunk.iter().zip(vectors.chunks(config.dim)) {
+            let reference = references.get(&entity.id).map(Vec::as_slice);
+            fused += usize::from(reference.is_some());
+            let vector = &fuse(vector, reference, options.reference_weight);
             writer.push(
                 EntityMeta {
                     id: entity.id.clone(),
@@ -181,6 +206,10 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
         image_tower: config.image_tower,
         dim: config.dim,
         faces,
+        references: (fused > 0).then_some(ReferenceFusion {
+            weight: options.reference_weight.get(),
+            entities: fused,
+        }),
     };
     writer.add_file(
         Role::LinkerConfig,
@@ -190,7 +219,36 @@ pub fn export(options: &ExportOptions) -> Result<Manifest, ExportError> {
     for (role, name, bytes) in &weight_files {
         writer.add_file(*role, name, bytes)?;
     }
-    Ok(writer.finish()?)
+    Ok(Exported {
+        manifest: writer.finish()?,
+        fused,
+    })
+}
+
+/// The unit mean image vector of each entity's reference pictures, by entity id (none at all
+/// when the weight is 0: text only).
+fn reference_vectors(
+    entities: &[crate::data::Entity],
+    options: &ExportOptions,
+    image: ImageSide,
+    detector: Option<FaceDetector>,
+    device: &Device,
+) -> Result<HashMap<String, Vec<f32>>, ExportError> {
+    let with_images: Vec<_> = entities.iter().filter(|e| !e.images.is_empty()).collect();
+    let mut out = HashMap::new();
+    if with_images.is_empty() || options.reference_weight == FusionWeight::TEXT_ONLY {
+        return Ok(out);
+    }
+    let embedder = ReferenceEmbedder::new(image, detector, device);
+    let bar = crate::progress::bar(with_images.len(), "references");
+    for entity in with_images {
+        if let Some(v) = embedder.entity_vector(entity, &options.images_root)? {
+            out.insert(entity.id.clone(), v);
+        }
+        bar.inc(1);
+    }
+    bar.finish();
+    Ok(out)
 }
 
 /// How much the bundle's quantisation (int8, refined or not) changes the ranking, against exact f32
@@ -219,6 +277,20 @@ pub fn quantization_check(
     bundle: &Path,
 ) -> Result<QuantizationCheck, ExportError> {
     let reader = photolink_kb::BundleReader::open(bundle)?;
+    let config = reader
+        .manifest()
+        .files
+        .iter()
+        .find(|f| f.is(Role::LinkerConfig))
+        .ok_or(photolink_core::linker::LinkError::MissingFile(
+            Role::LinkerConfig,
+        ))?;
+    if let Some(fusion) = LinkerConfig::parse(&reader.read_verified(config)?)?.references {
+        return Err(ExportError::FusedBundle {
+            entities: fusion.entities,
+            weight: fusion.weight,
+        });
+    }
     let shards = reader.load_shards()?;
     let mut metadata = Vec::new();
     for entry in reader.manifest().shards() {

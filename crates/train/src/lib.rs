@@ -2,7 +2,8 @@
 //! registry packages and converted ([`registry`], [`assets`]); benchmarks are prepared in the
 //! generic `kb.jsonl` + `mentions.jsonl` format ([`data`]); the dual encoder is trained with the
 //! three contrastive losses ([`loss`], [`train`]), evaluated and ablated; KB texts are encoded
-//! ([`text_encoder`]) and the result is exported as a static bundle ([`export`]).
+//! ([`text_encoder`]) and fused with the KB's reference pictures where it has them
+//! ([`references`]), and the result is exported as a static bundle ([`export`]).
 //!
 //! Native only: the page never links this crate.
 
@@ -10,6 +11,8 @@ pub mod assets;
 pub mod data;
 pub mod export;
 pub mod loss;
+mod progress;
+pub mod references;
 pub mod registry;
 pub mod text_encoder;
 pub mod train;

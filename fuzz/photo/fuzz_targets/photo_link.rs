@@ -65,6 +65,7 @@ fn small_linker() -> Linker {
         image_tower: ImageTowerKind::Facenet,
         dim: DIM,
         faces: true,
+        references: None,
     };
     writer
         .add_file(

@@ -1,5 +1,6 @@
 //! `linker.json`: how a bundle's photos are to be linked (its title, image tower, dimension, and
-//! whether photos are searched for faces), written by the exporter and read by every linker.
+//! whether photos are searched for faces), and how its KB vectors were made, written by the
+//! exporter and read by every linker.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,20 @@ pub struct LinkerConfig {
     pub dim: usize,
     /// Whether photos are searched for faces, each linked separately.
     pub faces: bool,
+    /// Present when entities' reference pictures were fused into their KB vectors; absent: every
+    /// vector is its entity's text alone. (Optional, so files without it stay version 1.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<ReferenceFusion>,
+}
+
+/// How reference pictures were fused into a bundle's KB vectors: `normalize(text + weight·r)`,
+/// `r` the unit mean of an entity's picture vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceFusion {
+    /// The pictures' weight against the text.
+    pub weight: f32,
+    /// Entities whose vector fuses pictures (the others are their text alone).
+    pub entities: usize,
 }
 
 /// The `format` of [`LinkerConfig`].

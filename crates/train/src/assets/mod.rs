@@ -10,7 +10,7 @@ mod pretrained;
 pub mod sanity;
 mod tfjs;
 
-pub use pretrained::{Pretrained, Tower, load, load_image_tower, load_part};
+pub use pretrained::{Pretrained, Tower, load, load_detector, load_image_tower, load_part};
 
 use std::fs;
 use std::path::Path;

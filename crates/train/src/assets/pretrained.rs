@@ -82,6 +82,19 @@ pub fn load_image_tower(
     })
 }
 
+/// The face detector an image tower `kind` needs to find its subject (f32, on `device`): the
+/// detector for face towers, none for the others.
+pub fn load_detector(
+    models: &Path,
+    kind: ImageTowerKind,
+    device: &Device,
+) -> Result<Option<FaceDetector>, AssetError> {
+    Ok(match kind {
+        ImageTowerKind::Facenet => Some(load(models, Precision::F32, FaceDetector::new(device))?),
+        ImageTowerKind::EfficientnetLite0 => None,
+    })
+}
+
 /// Every pretrained network a training run (or an export) stands on, loaded once.
 #[derive(Clone)]
 pub struct Pretrained {
@@ -102,15 +115,9 @@ impl Pretrained {
         image_tower: ImageTowerKind,
         device: &Device,
     ) -> Result<Pretrained, AssetError> {
-        let detector = match image_tower {
-            ImageTowerKind::Facenet => {
-                Some(load(models, Precision::F32, FaceDetector::new(device))?)
-            }
-            ImageTowerKind::EfficientnetLite0 => None,
-        };
         Ok(Pretrained {
             image: load_image_tower(models, image_tower, device)?,
-            detector,
+            detector: load_detector(models, image_tower, device)?,
             text: load(models, Precision::F32, MiniLm::new(device))?,
             tokenizer: TextTokenizer::from_file(&models.join("minilm").join("tokenizer.json"))?,
         })

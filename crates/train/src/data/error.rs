@@ -45,6 +45,14 @@ pub enum DataError {
         /// The KB file.
         file: String,
     },
+    /// A reference picture of a KB entity could not be read.
+    #[error("reference image of entity {entity:?}: {source}")]
+    Reference {
+        /// The entity's id.
+        entity: String,
+        /// Why the picture is unusable (it names the file).
+        source: Box<DataError>,
+    },
     /// A registry package could not be fetched or read.
     #[error(transparent)]
     Registry(#[from] RegistryError),

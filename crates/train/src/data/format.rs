@@ -1,7 +1,8 @@
 //! The generic data format, simple enough for any user to produce with a script:
 //!
 //! - `kb.jsonl`, one entity per line: `{"id": "Q42", "name": "Douglas Adams", "description":
-//!   "English writer", "url": "https://…"}` (`url` optional);
+//!   "English writer", "url": "https://…", "images": ["kb/q42.jpg"]}` (`url` and `images`
+//!   optional; `images` are reference pictures of the entity, relative to the images root);
 //! - `mentions.jsonl`, one image of an entity per line: `{"image": "photos/1.jpg", "entity": "Q42",
 //!   "bbox": [x1, y1, x2, y2], "split": "train"}` — `image` relative to an images root, `bbox`
 //!   optional (absent = the whole image; pixels, may run outside the image and is clamped when
@@ -34,7 +35,15 @@ pub struct Entity {
     /// Where to read more, if anywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Reference pictures of the entity, relative to the images root as mentions' images are
+    /// (at most [`MAX_REFERENCE_IMAGES`]). An export may fuse them into the entity's vector.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
+
+/// The most reference images one entity may name: a KB line is one entity, not an album, and the
+/// exporter embeds every one.
+pub const MAX_REFERENCE_IMAGES: usize = 32;
 
 /// The text the text tower encodes for an entity: `"{name} — {description}"` (an em dash between
 /// spaces), or the name alone when the description is empty. Training and KB export both call this,
@@ -378,30 +387,39 @@ impl Dataset {
     /// A mention's pixels: the decoded image (EXIF-oriented), cut to its box clamped to the image.
     pub fn photo(&self, mention: &Mention, limits: &DecodeLimits) -> Result<Photo, DataError> {
         let path = self.image_path(mention);
-        let bytes = photolink_kb::bounded_read::read(&path, limits.max_bytes as u64).map_err(
-            |e| match e {
-                photolink_kb::bounded_read::ReadError::Io(e) => DataError::io(&path, e),
-                e => DataError::io(&path, std::io::Error::other(e)),
-            },
-        )?;
-        let what = || path.display().to_string();
-        let photo = decode(&bytes, limits).map_err(|source| DataError::Photo {
-            what: what(),
-            source,
-        })?;
+        let photo = read_photo(&path, limits)?;
         match mention.bbox {
             None => Ok(photo),
             Some(b) => {
                 let region =
                     b.clamp(photo.width(), photo.height())
                         .map_err(|source| DataError::Photo {
-                            what: what(),
+                            what: path.display().to_string(),
                             source,
                         })?;
                 Ok(photo.crop(region))
             }
         }
     }
+
+    /// The images root the mentions' (and the entities' reference) images are relative to.
+    pub fn images_root(&self) -> &Path {
+        &self.images_root
+    }
+}
+
+/// The image file at `path`, read within `limits` (a regular file, bounded size) and decoded
+/// (EXIF-oriented).
+pub fn read_photo(path: &Path, limits: &DecodeLimits) -> Result<Photo, DataError> {
+    let bytes =
+        photolink_kb::bounded_read::read(path, limits.max_bytes as u64).map_err(|e| match e {
+            photolink_kb::bounded_read::ReadError::Io(e) => DataError::io(path, e),
+            e => DataError::io(path, std::io::Error::other(e)),
+        })?;
+    decode(&bytes, limits).map_err(|source| DataError::Photo {
+        what: path.display().to_string(),
+        source,
+    })
 }
 
 /// Reads and validates `kb.jsonl`.
@@ -420,6 +438,20 @@ pub fn read_kb(path: &Path) -> Result<Vec<Entity>, DataError> {
                 line_no,
                 format!("entity {:?} has an empty name", entity.id),
             ));
+        }
+        if entity.images.len() > MAX_REFERENCE_IMAGES {
+            return Err(DataError::malformed(
+                path,
+                line_no,
+                format!(
+                    "entity {:?} names {} reference images, at most {MAX_REFERENCE_IMAGES} are allowed",
+                    entity.id,
+                    entity.images.len()
+                ),
+            ));
+        }
+        for image in &entity.images {
+            check_relative(image).map_err(|r| DataError::malformed(path, line_no, r))?;
         }
         if let Some(&first) = first_line.get(&entity.id) {
             return Err(DataError::DuplicateEntity {
@@ -529,6 +561,7 @@ mod tests {
             name: "Ada Lovelace ".into(),
             description: " English mathematician".into(),
             url: None,
+            images: Vec::new(),
         };
         assert_eq!(entity_text(&e), "Ada Lovelace — English mathematician");
         let bare = Entity {
@@ -685,6 +718,38 @@ mod tests {
     }
 
     #[test]
+    fn reference_images_are_relative_and_few() {
+        let dir = TestDir::new();
+        let line = |images: &str| {
+            format!(r#"{{"id": "Q1", "name": "Ada", "description": "", "images": {images}}}"#)
+        };
+        let kb = write(
+            dir.path(),
+            "kb.jsonl",
+            &line(r#"["kb/ada.jpg", "./ada2.png"]"#),
+        );
+        assert_eq!(
+            read_kb(&kb).unwrap()[0].images,
+            ["kb/ada.jpg", "./ada2.png"]
+        );
+        let many = format!(
+            "[{}]",
+            vec![r#""a.png""#; MAX_REFERENCE_IMAGES + 1].join(", ")
+        );
+        for (images, expected) in [
+            (r#"["../secret.png"]"#.to_string(), "kb.jsonl:1: image path"),
+            (r#"["/etc/a.png"]"#.to_string(), "without `..`"),
+            (r#"[""]"#.to_string(), "empty image path"),
+            (many, "names 33 reference images, at most 32"),
+            (r#""a.png""#.to_string(), "kb.jsonl:1:"),
+        ] {
+            let kb = write(dir.path(), "kb.jsonl", &line(&images));
+            let err = read_kb(&kb).unwrap_err().to_string();
+            assert!(err.contains(expected), "{images}: {err}");
+        }
+    }
+
+    #[test]
     fn written_files_load_back_identically() {
         let dir = TestDir::new();
         png(dir.path(), "x.png", 4, 4);
@@ -694,12 +759,14 @@ mod tests {
                 name: "Émoji “one”".into(),
                 description: "a \"quoted\" thing\nwith a newline".into(),
                 url: None,
+                images: Vec::new(),
             },
             Entity {
                 id: "e2".into(),
                 name: "Two".into(),
                 description: "second".into(),
                 url: Some("https://example.org".into()),
+                images: vec!["x.png".into(), "refs/two.png".into()],
             },
         ];
         let mentions = vec![

@@ -15,7 +15,7 @@ pub mod wikiperson;
 pub use augment::{AugmentConfig, Augmenter, augment};
 pub use error::DataError;
 pub use format::{
-    Dataset, Entity, LoadReport, Mention, Split, SplitCounts, entity_text, read_kb, write_kb,
-    write_mentions,
+    Dataset, Entity, LoadReport, MAX_REFERENCE_IMAGES, Mention, Split, SplitCounts, entity_text,
+    read_kb, read_photo, write_kb, write_mentions,
 };
 pub use prepare::{BenchmarkId, PrepareReport};

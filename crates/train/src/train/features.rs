@@ -14,12 +14,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::assets::Pretrained;
-use crate::data::{AugmentConfig, Augmenter, Dataset, Split, entity_text};
+use crate::data::{AugmentConfig, Augmenter, Dataset, Entity, Split, entity_text};
 use crate::text_encoder::{self, TextEncoder, VectorCache};
 use photolink_core::linker;
 use photolink_core::model::{ImageTowerKind, TextInput};
@@ -116,7 +115,7 @@ pub fn load_or_compute(
     let (tower, views, augment, seed, tuned_stage_count) = key_parts;
     let key = FeatureKey {
         tower,
-        inputs: input_digest(data_dir, models, tower)?,
+        inputs: input_digest(dataset, data_dir, models, tower)?,
         views,
         augment: augment.clone(),
         seed,
@@ -140,6 +139,7 @@ fn cache_path(data_dir: &Path, tower: ImageTowerKind, key_json: &[u8]) -> PathBu
 }
 
 fn input_digest(
+    dataset: &Dataset,
     data_dir: &Path,
     models: &Path,
     tower: ImageTowerKind,
@@ -149,23 +149,26 @@ fn input_digest(
         models.join(tower.name()).join("info.json"),
         models.join("minilm").join("info.json"),
         models.join("face_detector").join("info.json"),
-        data_dir.join("kb.jsonl"),
         data_dir.join("mentions.jsonl"),
     ] {
         let bytes = fs::read(&file).map_err(|e| TrainError::io(&file, e))?;
         hasher.update(Sha256::digest(&bytes));
     }
+    hasher.update(kb_digest(dataset.entities()));
     Ok(hex(&hasher.finalize()))
 }
 
-fn progress(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} {bar:40} {pos}/{len} [{elapsed} < {eta}]")
-            .expect("valid template"),
-    );
-    bar.set_message(what.to_string());
-    bar
+/// The KB as the features depend on it: its entities' order, ids and texts. Naming reference
+/// pictures (or a URL) in `kb.jsonl` recomputes nothing.
+fn kb_digest(entities: &[Entity]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for entity in entities {
+        hasher.update(entity.id.as_bytes());
+        hasher.update([0]);
+        hasher.update(entity_text(entity).as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().into()
 }
 
 fn compute(
@@ -204,7 +207,7 @@ fn compute(
     };
 
     let train: Vec<_> = dataset.split(Split::Train).collect();
-    let bar = progress(train.len(), "train photos");
+    let bar = crate::progress::bar(train.len(), "train photos");
     let mut train_clean = Vec::new();
     let mut train_views = Vec::new();
     let mut frozen_train = Vec::new();
@@ -236,7 +239,7 @@ fn compute(
 
     let held_out = |split: Split, name: &str| -> Result<Vec<f32>, TrainError> {
         let mentions: Vec<_> = dataset.split(split).collect();
-        let bar = progress(mentions.len(), name);
+        let bar = crate::progress::bar(mentions.len(), name);
         let mut out = Vec::new();
         for chunk in mentions.chunks(linker::BATCH) {
             let crops = chunk
@@ -253,7 +256,7 @@ fn compute(
     let test = held_out(Split::Test, "test photos")?;
 
     let texts: Vec<String> = dataset.entities().iter().map(entity_text).collect();
-    let bar = progress(texts.len(), "entity texts");
+    let bar = crate::progress::bar(texts.len(), "entity texts");
     let mut cache = VectorCache::open(&text_encoder::default_cache_dir(), &pretrained.text)?;
     let encoder = TextEncoder {
         tower: &pretrained.text,
@@ -402,7 +405,7 @@ impl TextStates {
             return Ok(text);
         }
         let tower = &pretrained.text;
-        let bar = progress(texts.len(), "entity tokens");
+        let bar = crate::progress::bar(texts.len(), "entity tokens");
         let mut states = vec![0f32; texts.len() * len * HIDDEN];
         let entities: Vec<usize> = (0..texts.len()).collect();
         for chunk in entities.chunks(64) {
@@ -463,4 +466,32 @@ pub fn gather_rows<T: Copy>(values: &[T], stride: usize, rows: &[usize], take: u
     rows.iter()
         .flat_map(|&row| values[row * stride..][..take].iter().copied())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kb_digest_follows_the_texts_and_ignores_pictures_and_urls() {
+        let entity = |id: &str, description: &str| Entity {
+            id: id.into(),
+            name: "Ada".into(),
+            description: description.into(),
+            url: None,
+            images: Vec::new(),
+        };
+        let kb = vec![entity("a", "mathematician"), entity("b", "")];
+        let mut pictured = kb.clone();
+        pictured[0].images = vec!["kb/ada.png".into()];
+        pictured[1].url = Some("https://example.org".into());
+        assert_eq!(kb_digest(&kb), kb_digest(&pictured));
+        let mut retold = kb.clone();
+        retold[0].description = "poet".into();
+        let reordered = vec![kb[1].clone(), kb[0].clone()];
+        let renamed = vec![entity("c", "mathematician"), entity("b", "")];
+        for other in [retold, reordered, renamed] {
+            assert_ne!(kb_digest(&kb), kb_digest(&other));
+        }
+    }
 }

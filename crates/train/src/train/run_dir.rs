@@ -212,6 +212,11 @@ impl LoadedRun {
         )
     }
 
+    /// The run's data: its KB (with the entities' reference pictures) and mentions.
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
     /// Entity ids in KB order.
     pub fn entity_ids(&self) -> Vec<String> {
         self.dataset

@@ -26,7 +26,8 @@ use crate::registry::{Client, PackagePin};
 use photolink_core::photo::{DecodeLimits, decode};
 
 /// Bumped whenever this builder would write different data from the same packages.
-pub(super) const RECIPE: u32 = 1;
+// 2: entities name their training images as reference images.
+pub(super) const RECIPE: u32 = 2;
 
 /// The vendors, in the order of [`pins`]; the last pin is emojibase.
 const VENDORS: [Vendor; 3] = [Vendor::Google, Vendor::Twitter, Vendor::Apple];
@@ -397,6 +398,7 @@ fn kb_entities(
                 name,
                 description: describe(entry, tags),
                 url: None,
+                images: Vec::new(),
             });
         };
         if own.is_some() {

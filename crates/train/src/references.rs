@@ -1,0 +1,306 @@
+//! Reference images of KB entities (`kb.jsonl`'s `images`), and their fusion into the entity's
+//! vector. An entity with pictures is shipped as `normalize(t + w·r)`: its unit text vector `t`
+//! plus `w` times the unit mean `r` of its pictures' image vectors, both in the shared space. One
+//! vector per entity keeps one shard row per entity, so the page downloads nothing more and its
+//! search is unchanged; entities without pictures keep their text vector, and are still linked
+//! through their text. [`ablation`] measures what the pictures add, by the weight.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+use crate::assets;
+use crate::data::{DataError, Entity, Split, read_photo};
+use crate::train::eval::{RankMetrics, ranks};
+use crate::train::{LoadedRun, TrainConfig, TrainError, finished_run};
+use photolink_core::linker::{self, FaceFinder, ImageEmbedder};
+use photolink_core::model::{Heads, ImageSide, ImageTower};
+use photolink_core::photo::{DecodeLimits, Photo};
+use photolink_core::towers::face_detector::FaceDetector;
+
+/// The largest fusion weight accepted: beyond it the text no longer counts at all.
+pub const MAX_WEIGHT: f32 = 100.0;
+
+/// The weight of the reference pictures against the text, `w` in `normalize(t + w·r)`. Chosen on
+/// the dev split (`photolink eval --references`): 1.0 was best on both shipped benchmarks
+/// (`docs/results/quality.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FusionWeight(f32);
+
+impl FusionWeight {
+    /// The default weight.
+    pub const DEFAULT: FusionWeight = FusionWeight(1.0);
+    /// Text only: reference pictures are ignored.
+    pub const TEXT_ONLY: FusionWeight = FusionWeight(0.0);
+
+    /// `w`, if it is a number from 0 to [`MAX_WEIGHT`].
+    pub fn new(w: f32) -> Result<Self, TrainError> {
+        if w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w) {
+            Ok(Self(w))
+        } else {
+            Err(TrainError::InvalidOption {
+                option: "--reference-weight",
+                value: w.to_string(),
+                expected: "a number from 0 to 100",
+            })
+        }
+    }
+
+    /// The weight.
+    pub fn get(self) -> f32 {
+        self.0
+    }
+}
+
+/// `normalize(text + weight·reference)`, or `text` unchanged when the entity has no reference
+/// (or the weight is 0). Both inputs are unit vectors of one length.
+pub fn fuse(text: &[f32], reference: Option<&[f32]>, weight: FusionWeight) -> Vec<f32> {
+    match reference {
+        Some(r) if weight.0 > 0.0 => {
+            let sum: Vec<f32> = text.iter().zip(r).map(|(t, r)| t + weight.0 * r).collect();
+            // |t + w·r| is 0 only for w = 1 and r = −t: the text stays then.
+            unit(sum).unwrap_or_else(|| text.to_vec())
+        }
+        _ => text.to_vec(),
+    }
+}
+
+/// `v / |v|`, or `None` for a vector too short to have a direction.
+fn unit(mut v: Vec<f32>) -> Option<Vec<f32>> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 1e-6).then(|| {
+        v.iter_mut().for_each(|x| *x /= norm);
+        v
+    })
+}
+
+/// The image side of a finished run (its tuned tower, or the pretrained one when it was frozen,
+/// and its trained projection) and, for person towers, the face detector that finds the subject.
+pub fn run_image_side(
+    config: &TrainConfig,
+    heads: &Heads,
+    tuned_tower: Option<ImageTower>,
+    device: &Device,
+) -> Result<(ImageSide, Option<FaceDetector>), TrainError> {
+    let models = &config.models;
+    let tower = match tuned_tower {
+        Some(tower) => tower,
+        None => assets::load_image_tower(models, config.image_tower, device)?,
+    };
+    let detector = assets::load_detector(models, config.image_tower, device)?;
+    let side = ImageSide {
+        tower,
+        projection: heads.image.clone(),
+    };
+    Ok((side, detector))
+}
+
+/// Embeds reference pictures the way the linker embeds a photo: the main subject (the best face,
+/// for person bundles) through the image side.
+pub struct ReferenceEmbedder {
+    embedder: ImageEmbedder,
+    detector: Option<FaceFinder>,
+    device: Device,
+    limits: DecodeLimits,
+}
+
+impl ReferenceEmbedder {
+    /// Embeds with `image` (and finds faces with `detector`, if given) on `device`.
+    pub fn new(image: ImageSide, detector: Option<FaceDetector>, device: &Device) -> Self {
+        Self {
+            embedder: ImageEmbedder::new(image, device),
+            detector: detector.map(|net| FaceFinder::new(net, device)),
+            device: device.clone(),
+            limits: DecodeLimits::default(),
+        }
+    }
+
+    /// The unit mean of the image vectors of `entity`'s reference pictures, read under
+    /// `images_root`; `None` when it names none (or their vectors cancel out). A picture that cannot be read is an error naming
+    /// the file and the entity.
+    pub fn entity_vector(
+        &self,
+        entity: &Entity,
+        images_root: &Path,
+    ) -> Result<Option<Vec<f32>>, TrainError> {
+        if entity.images.is_empty() {
+            return Ok(None);
+        }
+        let mut crops = Vec::with_capacity(entity.images.len());
+        for image in &entity.images {
+            let photo = read_photo(&images_root.join(image), &self.limits).map_err(|e| {
+                DataError::Reference {
+                    entity: entity.id.clone(),
+                    source: Box::new(e),
+                }
+            })?;
+            crops.push(self.subject(&photo)?);
+        }
+        let vectors = pollster::block_on(self.embedder.embed(&crops))?;
+        let dim = vectors.len() / crops.len();
+        let mut mean = vec![0f32; dim];
+        for v in vectors.chunks(dim) {
+            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
+        }
+        // Pictures whose vectors cancel out say nothing: the entity keeps its text.
+        Ok(unit(mean))
+    }
+
+    fn subject(&self, photo: &Photo) -> Result<Photo, TrainError> {
+        let bbox = pollster::block_on(linker::main_subject(
+            self.detector.as_ref(),
+            photo,
+            &self.device,
+        ))?;
+        let rect = bbox
+            .clamp(photo.width(), photo.height())
+            .expect("main_subject returns a box inside the photo");
+        Ok(photo.crop(rect))
+    }
+}
+
+/// One fusion weight's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct AblationRow {
+    /// The weight; `None` = the reference pictures alone (entities without any keep their text).
+    pub weight: Option<f32>,
+    /// Over the training mentions: the KB's own pictures, which are its reference pictures when
+    /// the benchmark builder named them (`photolink data prepare`).
+    pub train: RankMetrics,
+    /// Over the dev mentions.
+    pub dev: RankMetrics,
+    /// Over the test mentions.
+    pub test: RankMetrics,
+}
+
+/// Text only against text + reference pictures, over the whole KB.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ablation {
+    /// Entities of the KB.
+    pub entities: usize,
+    /// Entities that name at least one reference picture.
+    pub with_references: usize,
+    /// Text only (weight 0) first, then each weight asked, then the pictures alone.
+    pub rows: Vec<AblationRow>,
+}
+
+impl Ablation {
+    /// The row with the best dev acc@1 (the first of equals).
+    pub fn best_on_dev(&self) -> &AblationRow {
+        self.rows
+            .iter()
+            .reduce(|best, row| {
+                if row.dev.acc1 > best.dev.acc1 {
+                    row
+                } else {
+                    best
+                }
+            })
+            .expect("the text-only row is always there")
+    }
+
+    /// A markdown table of every row.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| KB vectors | train acc@1 | dev acc@1 | test acc@1 | test R@5 | test R@10 | test MRR |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for row in &self.rows {
+            let name = match row.weight {
+                Some(w) if w == 0.0 => "text only".to_string(),
+                Some(w) => format!("text + {w} × references"),
+                None => "references alone".to_string(),
+            };
+            out += &format!(
+                "| {name} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3} |\n",
+                100.0 * row.train.acc1,
+                100.0 * row.dev.acc1,
+                100.0 * row.test.acc1,
+                100.0 * row.test.recall5,
+                100.0 * row.test.recall10,
+                row.test.mrr
+            );
+        }
+        out
+    }
+}
+
+/// Ranks the dev and test mentions of `loaded`, the run in `run_dir`, over the whole KB, with the
+/// KB's vectors fused with its entities' reference pictures at each of `weights` (text only,
+/// weight 0, is always the first row; the pictures alone the last).
+pub fn ablation(
+    loaded: &LoadedRun,
+    run_dir: &Path,
+    weights: &[FusionWeight],
+) -> Result<Ablation, TrainError> {
+    let device = Device::flex();
+    let run = finished_run(run_dir, &device)?;
+    let (side, detector) = run_image_side(&run.config, &run.heads, run.tuned_tower, &device)?;
+    let embedder = ReferenceEmbedder::new(side, detector, &device);
+    let dataset = loaded.dataset();
+    let references = dataset
+        .entities()
+        .iter()
+        .map(|e| embedder.entity_vector(e, dataset.images_root()))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let dim = loaded.config.dim;
+    let (train, train_gold, texts) = loaded.vectors(Split::Train);
+    let (dev, dev_gold, _) = loaded.vectors(Split::Dev);
+    let (test, test_gold, _) = loaded.vectors(Split::Test);
+    let kb = |vector: &dyn Fn(&[f32], Option<&[f32]>) -> Vec<f32>| -> Vec<f32> {
+        texts
+            .chunks(dim)
+            .zip(&references)
+            .flat_map(|(t, r)| vector(t, r.as_deref()))
+            .collect()
+    };
+    let row = |weight: Option<f32>, kb: Vec<f32>| AblationRow {
+        weight,
+        train: RankMetrics::of(&ranks(&train, &train_gold, &kb, dim)),
+        dev: RankMetrics::of(&ranks(&dev, &dev_gold, &kb, dim)),
+        test: RankMetrics::of(&ranks(&test, &test_gold, &kb, dim)),
+    };
+    let mut rows = vec![row(Some(0.0), texts.clone())];
+    for &w in weights.iter().filter(|w| w.get() > 0.0) {
+        rows.push(row(Some(w.get()), kb(&|t, r| fuse(t, r, w))));
+    }
+    rows.push(row(None, kb(&|t, r| r.unwrap_or(t).to_vec())));
+    Ok(Ablation {
+        entities: references.len(),
+        with_references: references.iter().filter(|r| r.is_some()).count(),
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fusion_is_a_unit_weighted_sum_and_keeps_entities_without_pictures() {
+        let t = [1.0, 0.0];
+        let r = [0.0, 1.0];
+        let w = |x| FusionWeight::new(x).unwrap();
+        let half = std::f32::consts::FRAC_1_SQRT_2;
+        assert_eq!(fuse(&t, Some(&r), w(1.0)), [half, half]);
+        let heavy = fuse(&t, Some(&r), w(3.0));
+        assert!((heavy[0] - 1.0 / 10f32.sqrt()).abs() < 1e-6, "{heavy:?}");
+        assert!((heavy[1] - 3.0 / 10f32.sqrt()).abs() < 1e-6, "{heavy:?}");
+        assert_eq!(fuse(&t, None, w(1.0)), t);
+        assert_eq!(fuse(&t, Some(&r), FusionWeight::TEXT_ONLY), t);
+        // Opposite vectors at weight 1 cancel: the text stays rather than a zero vector.
+        assert_eq!(fuse(&t, Some(&[-1.0, 0.0]), w(1.0)), t);
+    }
+
+    #[test]
+    fn absurd_weights_are_refused() {
+        for bad in [-0.5, f32::NAN, f32::INFINITY, 101.0] {
+            let err = FusionWeight::new(bad).unwrap_err().to_string();
+            assert!(err.contains("--reference-weight"), "{bad}: {err}");
+        }
+        assert_eq!(FusionWeight::new(0.0).unwrap(), FusionWeight::TEXT_ONLY);
+        assert_eq!(FusionWeight::new(100.0).unwrap().get(), 100.0);
+    }
+}
