@@ -208,7 +208,7 @@ impl Ablation {
         );
         for row in &self.rows {
             let name = match row.weight {
-                Some(w) if w == 0.0 => "text only".to_string(),
+                Some(0.0) => "text only".to_string(),
                 Some(w) => format!("text + {w} × references"),
                 None => "references alone".to_string(),
             };
@@ -225,6 +225,9 @@ impl Ablation {
         out
     }
 }
+
+/// How an entity's KB vector is made from its text vector and its reference vector, if any.
+type EntityVector = fn(&[f32], Option<&[f32]>, FusionWeight) -> Vec<f32>;
 
 /// Ranks the dev and test mentions of `loaded`, the run in `run_dir`, over the whole KB, with the
 /// KB's vectors fused with its entities' reference pictures at each of `weights` (text only,
@@ -249,12 +252,12 @@ pub fn ablation(
     let (train, train_gold, texts) = loaded.vectors(Split::Train);
     let (dev, dev_gold, _) = loaded.vectors(Split::Dev);
     let (test, test_gold, _) = loaded.vectors(Split::Test);
-    let kb = |vector: &dyn Fn(&[f32], Option<&[f32]>) -> Vec<f32>| -> Vec<f32> {
+    let kb = |vector: EntityVector, w: FusionWeight| {
         texts
             .chunks(dim)
             .zip(&references)
-            .flat_map(|(t, r)| vector(t, r.as_deref()))
-            .collect()
+            .flat_map(|(t, r)| vector(t, r.as_deref(), w))
+            .collect::<Vec<f32>>()
     };
     let row = |weight: Option<f32>, kb: Vec<f32>| AblationRow {
         weight,
@@ -264,9 +267,12 @@ pub fn ablation(
     };
     let mut rows = vec![row(Some(0.0), texts.clone())];
     for &w in weights.iter().filter(|w| w.get() > 0.0) {
-        rows.push(row(Some(w.get()), kb(&|t, r| fuse(t, r, w))));
+        rows.push(row(Some(w.get()), kb(fuse, w)));
     }
-    rows.push(row(None, kb(&|t, r| r.unwrap_or(t).to_vec())));
+    rows.push(row(
+        None,
+        kb(|t, r, _| r.unwrap_or(t).to_vec(), FusionWeight::TEXT_ONLY),
+    ));
     Ok(Ablation {
         entities: references.len(),
         with_references: references.iter().filter(|r| r.is_some()).count(),
