@@ -180,6 +180,12 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
         &root.join("bundle-refs"),
         &root.join("bench/images"),
     );
+    check_fused_rows(
+        &frozen,
+        &root.join("bench/kb.jsonl"),
+        &root.join("bundle-refs"),
+        &root.join("bench/images"),
+    );
     let eval = Command::new(env!("CARGO_BIN_EXE_photolink"))
         .args(["eval", "--references", "--reference-weights", "1", "--run"])
         .arg(&frozen)
@@ -367,32 +373,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
     use burn::tensor::Device;
     use photolink_core::towers::minilm::MiniLm;
-    use photolink_core::towers::tokenizer::TextTokenizer;
     use photolink_core::towers::weights::Precision;
     use photolink_train::assets;
 
     let device = Device::flex();
     let finished = photolink_train::train::finished_run(run, &device).unwrap();
-    let tuned = finished.tuned_text_tower.expect("a tuned text tower");
+    let tuned = finished
+        .tuned_text_tower
+        .as_ref()
+        .expect("a tuned text tower");
     let models = &finished.config.models;
     let pretrained = assets::load(models, Precision::F32, MiniLm::new(&device)).unwrap();
-    let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json")).unwrap();
-    let texts: Vec<String> = photolink_train::data::read_kb(kb)
-        .unwrap()
-        .iter()
-        .map(photolink_train::data::entity_text)
-        .collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let (ids, mask) = tokenizer.encode(&refs).unwrap().to_tensors(&device);
-    let embed = |net: &MiniLm| -> Vec<f32> {
-        finished
-            .heads
-            .embed_texts(net.forward(ids.clone(), mask.clone()))
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .unwrap()
-    };
-    let (tuned, pretrained) = (embed(&tuned), embed(&pretrained));
+    let (texts, tuned) = kb_text_vectors(&finished, kb, tuned);
+    let (_, pretrained) = kb_text_vectors(&finished, kb, &pretrained);
     let dim = finished.config.dim;
     let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
     let closest = tuned
@@ -404,16 +397,88 @@ fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
         closest < 0.999,
         "fine-tuning left the text vectors unchanged (cosine {closest})"
     );
+    assert_bundle_rows(bundle, &tuned, dim, &texts);
+}
 
+/// Every row of the bundle exported from the frozen run `run` with reference pictures at weight 1
+/// is, computed here independently, `normalize(t + r)` for an entity that names one picture (`t`
+/// its text vector, `r` its picture's vector as the linker embeds a photo) and `t` for the others.
+fn check_fused_rows(run: &Path, kb: &Path, fused: &Path, images: &Path) {
+    use burn::tensor::Device;
+    use photolink_core::backend::Compute;
+    use photolink_core::linker::Linker;
+    use photolink_core::photo::{DecodeLimits, decode};
+    use photolink_core::towers::minilm::MiniLm;
+    use photolink_core::towers::weights::Precision;
+    use photolink_train::assets;
+
+    let device = Device::flex();
+    let finished = photolink_train::train::finished_run(run, &device).unwrap();
+    assert!(finished.tuned_text_tower.is_none() && finished.tuned_tower.is_none());
+    let models = &finished.config.models;
+    let text_tower = assets::load(models, Precision::F32, MiniLm::new(&device)).unwrap();
+    let (texts, text) = kb_text_vectors(&finished, kb, &text_tower);
+    let linker = Linker::open(fused, Compute::cpu(), Precision::F32).unwrap();
+    let dim = finished.config.dim;
+    let mut expected = Vec::new();
+    let entities = photolink_train::data::read_kb(kb).unwrap();
+    for (entity, t) in entities.iter().zip(text.chunks(dim)) {
+        match entity.images.as_slice() {
+            [] => expected.extend_from_slice(t),
+            [picture] => {
+                let bytes = std::fs::read(images.join(picture)).unwrap();
+                let photo = decode(&bytes, &DecodeLimits::default()).unwrap();
+                let r = pollster::block_on(linker.embed(&[photo])).unwrap();
+                let sum: Vec<f32> = t.iter().zip(&r).map(|(t, r)| t + r).collect();
+                let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+                expected.extend(sum.iter().map(|x| x / norm));
+            }
+            more => panic!("{}: one picture expected, not {}", entity.id, more.len()),
+        }
+    }
+    assert_bundle_rows(fused, &expected, dim, &texts);
+}
+
+/// The KB's texts and their unit vectors in the shared space through `net` and the run's text
+/// head (row-major, KB order).
+fn kb_text_vectors(
+    finished: &photolink_train::train::FinishedRun,
+    kb: &Path,
+    net: &photolink_core::towers::minilm::MiniLm,
+) -> (Vec<String>, Vec<f32>) {
+    use photolink_core::towers::tokenizer::TextTokenizer;
+
+    let models = &finished.config.models;
+    let tokenizer = TextTokenizer::from_file(&models.join("minilm/tokenizer.json")).unwrap();
+    let texts: Vec<String> = photolink_train::data::read_kb(kb)
+        .unwrap()
+        .iter()
+        .map(photolink_train::data::entity_text)
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let device = burn::tensor::Device::flex();
+    let (ids, mask) = tokenizer.encode(&refs).unwrap().to_tensors(&device);
+    let vectors = finished
+        .heads
+        .embed_texts(net.forward(ids, mask))
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    (texts, vectors)
+}
+
+/// Row `i` of the bundle's int8 shards is `expected`'s vector `i`: it is the top hit of that
+/// vector, at a score above 0.999.
+fn assert_bundle_rows(bundle: &Path, expected: &[f32], dim: usize, texts: &[String]) {
     let reader = photolink_kb::BundleReader::open(bundle).unwrap();
     let shards = reader.load_shards().unwrap();
-    for (entity, vector) in tuned.chunks(dim).enumerate() {
+    for (entity, vector) in expected.chunks(dim).enumerate() {
         let query = photolink_kb::Query::new(vector, &reader.manifest().quantization).unwrap();
         let hit = &photolink_kb::search(&query, &shards, 1).unwrap()[0];
         assert_eq!(hit.index as usize, entity, "{}", texts[entity]);
         assert!(
             hit.score > 0.999,
-            "{}: bundle row vs tuned vector {}",
+            "{}: bundle row vs expected vector {}",
             texts[entity],
             hit.score
         );
