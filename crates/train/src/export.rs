@@ -277,14 +277,9 @@ pub fn quantization_check(
     bundle: &Path,
 ) -> Result<QuantizationCheck, ExportError> {
     let reader = photolink_kb::BundleReader::open(bundle)?;
-    let config = reader
-        .manifest()
-        .files
-        .iter()
-        .find(|f| f.is(Role::LinkerConfig))
-        .ok_or(photolink_core::linker::LinkError::MissingFile(
-            Role::LinkerConfig,
-        ))?;
+    let config = reader.manifest().file(Role::LinkerConfig).ok_or(
+        photolink_core::linker::LinkError::MissingFile(Role::LinkerConfig),
+    )?;
     if let Some(fusion) = LinkerConfig::parse(&reader.read_verified(config)?)?.references {
         return Err(ExportError::FusedBundle {
             entities: fusion.entities,

@@ -16,7 +16,7 @@ use crate::train::eval::{RankMetrics, ranks};
 use crate::train::{LoadedRun, TrainConfig, TrainError, finished_run};
 use photolink_core::linker::{self, FaceFinder, ImageEmbedder};
 use photolink_core::model::{Heads, ImageSide, ImageTower};
-use photolink_core::photo::{DecodeLimits, Photo};
+use photolink_core::photo::DecodeLimits;
 use photolink_core::towers::face_detector::FaceDetector;
 
 /// The largest fusion weight accepted: beyond it the text no longer counts at all.
@@ -135,7 +135,11 @@ impl ReferenceEmbedder {
                     source: Box::new(e),
                 }
             })?;
-            crops.push(self.subject(&photo)?);
+            crops.push(pollster::block_on(linker::main_subject(
+                self.detector.as_ref(),
+                &photo,
+                &self.device,
+            ))?);
         }
         let vectors = pollster::block_on(self.embedder.embed(&crops))?;
         let dim = vectors.len() / crops.len();
@@ -145,18 +149,6 @@ impl ReferenceEmbedder {
         }
         // Pictures whose vectors cancel out say nothing: the entity keeps its text.
         Ok(unit(mean))
-    }
-
-    fn subject(&self, photo: &Photo) -> Result<Photo, TrainError> {
-        let bbox = pollster::block_on(linker::main_subject(
-            self.detector.as_ref(),
-            photo,
-            &self.device,
-        ))?;
-        let rect = bbox
-            .clamp(photo.width(), photo.height())
-            .expect("main_subject returns a box inside the photo");
-        Ok(photo.crop(rect))
     }
 }
 

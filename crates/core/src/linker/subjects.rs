@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::{LinkError, read_back};
 use crate::backend::is_cpu;
 use crate::model::ImageTower;
-use crate::photo::{BoundingBox, Photo};
+use crate::photo::Photo;
 use crate::towers::cpu_path::{self, CpuTower};
 use crate::towers::face_detector::{self, Detection, FaceDetector};
 use photolink_cpu::FeatureMap;
@@ -76,20 +76,20 @@ fn finite_detector_output(raw: Vec<f32>) -> Result<Vec<f32>, LinkError> {
     }
 }
 
-/// The region the image tower should see when a photo shows one known subject: the best face when
-/// a detector is given and finds one, else the whole photo.
+/// What the image tower should see when a photo shows one known subject: the best face, cut out,
+/// when a detector is given and finds one, else the whole photo.
 pub async fn main_subject(
     detector: Option<&FaceFinder>,
     photo: &Photo,
     device: &Device,
-) -> Result<BoundingBox, LinkError> {
+) -> Result<Photo, LinkError> {
     if let Some(detector) = detector
         && let Some(best) = detect_faces(detector, photo, device).await?.first()
-        && best.bbox.clamp(photo.width(), photo.height()).is_ok()
+        && let Ok(rect) = best.bbox.clamp(photo.width(), photo.height())
     {
-        return Ok(best.bbox);
+        return Ok(photo.crop(rect));
     }
-    Ok(BoundingBox::whole(photo.width(), photo.height()))
+    Ok(photo.clone())
 }
 
 /// Runs an image tower's stages on crops, in batches of [`BATCH`]: on the tower's CPU fast path

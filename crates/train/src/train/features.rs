@@ -190,11 +190,9 @@ fn compute(
     let mut augmenter = Augmenter::new(key.augment.clone(), key.seed)?;
 
     let subject = |photo: &Photo| -> Result<Photo, TrainError> {
-        let bbox = pollster::block_on(linker::main_subject(detector, photo, device))?;
-        let rect = bbox
-            .clamp(photo.width(), photo.height())
-            .expect("main_subject returns a box inside the photo");
-        Ok(photo.crop(rect))
+        Ok(pollster::block_on(linker::main_subject(
+            detector, photo, device,
+        ))?)
     };
     let runner = linker::TowerRunner::new(tower, device);
     let embed = |crops: &[Photo]| pollster::block_on(runner.stages(crops, 0..cut));
