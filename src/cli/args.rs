@@ -180,6 +180,20 @@ pub struct EvalArgs {
     /// The fusion weights `--references` compares with text only (comma-separated, each 0 to 100).
     #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1,2,4")]
     pub reference_weights: Vec<f32>,
+    /// Also measure "not in this knowledge base": each dev and test mention linked known and
+    /// unknown (its entity left out of the KB), the abstention rules calibrated on dev and
+    /// measured on test.
+    #[arg(long)]
+    pub open_set: bool,
+    /// The reference-picture weight of the KB vectors `--open-set` uses (0: text only; the
+    /// default is what `photolink export` ships).
+    #[arg(long, default_value_t = photolink_train::references::FusionWeight::DEFAULT.get())]
+    pub open_set_weight: f32,
+    /// With `--open-set`: the whole benchmark folder (`kb.jsonl`, `mentions.jsonl`, `images/`) the
+    /// run's KB was cut from; the test mentions of its entities that the run's KB lacks (held out
+    /// of training and of the KB) are linked as true unknowns.
+    #[arg(long, requires = "open_set")]
+    pub unknowns_from: Option<PathBuf>,
 }
 
 /// `photolink export`.
@@ -220,6 +234,13 @@ pub struct ExportArgs {
     /// measures it).
     #[arg(long, default_value_t = photolink_train::references::FusionWeight::DEFAULT.get())]
     pub reference_weight: f32,
+    /// The benchmark's mentions, whose dev split calibrates when the bundle answers "not in this
+    /// knowledge base" (default: `mentions.jsonl` beside the KB, when there is one).
+    #[arg(long, conflicts_with = "no_abstention")]
+    pub mentions: Option<PathBuf>,
+    /// Always answer with the best matches: no abstention rule in the bundle.
+    #[arg(long)]
+    pub no_abstention: bool,
 }
 
 /// `photolink link`.
@@ -248,6 +269,9 @@ pub struct LinkArgs {
     /// Print each subject's vector in the shared space (JSON) instead of its matches.
     #[arg(long)]
     pub vectors: bool,
+    /// Link a JPEG that stops before its end (what there is of it) instead of refusing it.
+    #[arg(long)]
+    pub accept_damaged: bool,
 }
 
 /// A count that must be at least 1.

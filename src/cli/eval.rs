@@ -2,7 +2,9 @@
 //! bundle's quantisation changes them.
 
 use anyhow::Result;
-use photolink_train::data::Split;
+use photolink_core::photo::DecodeLimits;
+use photolink_train::abstention;
+use photolink_train::data::{Dataset, Split};
 use photolink_train::export;
 use photolink_train::references::{self, FusionWeight};
 use photolink_train::train::LoadedRun;
@@ -61,5 +63,120 @@ pub fn run(args: &EvalArgs) -> Result<()> {
                 .map_or("the pictures alone".to_string(), |w| format!("weight {w}"))
         );
     }
+    if args.open_set {
+        open_set(&loaded, args)?;
+    }
+    Ok(())
+}
+
+/// The open-set table: each abstention rule calibrated on dev, measured on dev and test, over the
+/// KB vectors an export at `--open-set-weight` ships.
+fn open_set(loaded: &LoadedRun, args: &EvalArgs) -> Result<()> {
+    let weight = FusionWeight::new(args.open_set_weight)?;
+    let dim = loaded.config.dim;
+    let (dev, dev_gold, texts) = loaded.vectors(Split::Dev);
+    let (test, test_gold, _) = loaded.vectors(Split::Test);
+    let kb = if weight == FusionWeight::TEXT_ONLY {
+        texts
+    } else {
+        let references = references::entity_references(loaded, &args.run)?;
+        references::fused_kb(&texts, &references, dim, weight)
+    };
+    let Some(calibration) = abstention::calibrate(&dev, &dev_gold, &kb, dim) else {
+        anyhow::bail!("--open-set: the run's benchmark has no dev mention to calibrate on");
+    };
+    let on_test: Vec<_> = calibration
+        .rules
+        .iter()
+        .map(|(_, rule)| abstention::measure(rule, &test, &test_gold, &kb, dim))
+        .collect();
+    println!(
+        "open set (KB vectors at reference weight {}; each mention linked known, and unknown \
+         with its entity left out of the KB; rules calibrated on dev):\n{}",
+        weight.get(),
+        abstention::markdown(&calibration, Some(("test", &on_test)))
+    );
+    if let Some(folder) = &args.unknowns_from {
+        held_out(
+            loaded,
+            &args.run,
+            folder,
+            &calibration,
+            &kb,
+            (&test, &test_gold),
+        )?;
+    }
+    Ok(())
+}
+
+/// Each rule on true unknowns: the test mentions of the entities of `folder`'s benchmark that the
+/// run's KB lacks, embedded as the linker embeds a photo, against the run's test mentions.
+fn held_out(
+    loaded: &LoadedRun,
+    run: &std::path::Path,
+    folder: &std::path::Path,
+    calibration: &abstention::Calibration,
+    kb: &[f32],
+    (test, test_gold): (&[f32], &[usize]),
+) -> Result<()> {
+    let (whole, _) = Dataset::load(
+        &folder.join("kb.jsonl"),
+        &folder.join("mentions.jsonl"),
+        &folder.join("images"),
+    )?;
+    let known = loaded.dataset();
+    let unknown: Vec<_> = whole
+        .split(Split::Test)
+        .filter(|m| known.entity_index(&m.entity).is_none())
+        .collect();
+    let held_out_entities: std::collections::HashSet<_> =
+        unknown.iter().map(|m| m.entity.as_str()).collect();
+    anyhow::ensure!(
+        !unknown.is_empty(),
+        "--unknowns-from: every test mention of {} is of an entity the run's KB has",
+        folder.display()
+    );
+    let embedder = references::run_embedder(run)?;
+    let limits = DecodeLimits::default();
+    let mut queries = Vec::new();
+    for chunk in unknown.chunks(64) {
+        let photos = chunk
+            .iter()
+            .map(|m| whole.photo(m, &limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        queries.extend(embedder.subject_vectors(&photos)?);
+    }
+    let dim = loaded.config.dim;
+    let mut out = String::from(
+        "| rule | known test mentions answered right | known answered | held-out mentions abstained (recall) | abstention precision |\n|---|---|---|---|---|\n",
+    );
+    for (kind, rule) in &calibration.rules {
+        let known = abstention::measure(rule, test, test_gold, kb, dim);
+        let recall = abstention::abstained(rule, &queries, kb, dim);
+        // Precision over these two sets as they are (not a 50/50 mix).
+        let refused_unknown = recall * unknown.len() as f64;
+        let refused_known = (1.0 - known.answered) * known.mentions as f64;
+        let precision = refused_unknown / (refused_unknown + refused_known).max(1e-9);
+        out += &format!(
+            "| {kind:?}{} | {:.1} (acc@1 without abstention {:.1}) | {:.1} | {:.1} | {:.1} |\n",
+            if *kind == calibration.kept {
+                " (kept)"
+            } else {
+                ""
+            },
+            100.0 * known.answered_right,
+            100.0 * known.acc1,
+            100.0 * known.answered,
+            100.0 * recall,
+            100.0 * precision,
+        );
+    }
+    println!(
+        "held-out entities: {} test mentions of {} entities that are neither in the run's KB nor \
+         in its training data, against {} known test mentions:\n{out}",
+        unknown.len(),
+        held_out_entities.len(),
+        test_gold.len()
+    );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `photolink export`: a trained run as a static bundle.
 
 use anyhow::Result;
+use photolink_train::abstention;
 use photolink_train::export::{self, ExportOptions};
 use photolink_train::references::FusionWeight;
 use photolink_train::text_encoder;
@@ -24,6 +25,16 @@ pub fn run(args: ExportArgs) -> Result<()> {
             .unwrap_or(std::path::Path::new("."))
             .join("images")
     });
+    let beside_kb = args
+        .kb
+        .parent()
+        .map(|dir| dir.join("mentions.jsonl"))
+        .filter(|p| p.is_file());
+    let mentions = if args.no_abstention {
+        None
+    } else {
+        args.mentions.or(beside_kb)
+    };
     let exported = export::export(&ExportOptions {
         run: args.run,
         kb: args.kb,
@@ -34,6 +45,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         max_shard_bytes: args.max_shard_bytes,
         refine: !args.no_refine,
         text_cache,
+        mentions,
     })?;
     let manifest = &exported.manifest;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
@@ -47,5 +59,18 @@ pub fn run(args: ExportArgs) -> Result<()> {
         bytes as f64 / 1e6,
         args.out.display()
     );
+    match &exported.calibration {
+        Some(calibration) => {
+            let kept = calibration.rule();
+            println!(
+                "export: abstention calibrated on {} dev mentions, each linked known and unknown \
+                 (its entity left out); the bundle keeps the {:?} rule:\n{}",
+                kept.calibration.mentions,
+                calibration.kept,
+                abstention::markdown(calibration, None)
+            );
+        }
+        None => println!("export: no abstention rule (no dev mentions): every subject is answered"),
+    }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use photolink_core::backend::Compute;
 use photolink_core::linker::{LinkOptions, Linker};
-use photolink_core::photo::{DecodeLimits, decode};
+use photolink_core::photo::{DecodeLimits, PhotoError, decode};
 use photolink_core::towers::weights::Precision;
 
 use super::args::LinkArgs;
@@ -23,10 +23,19 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     };
     let linker = Linker::open(&args.bundle, compute, precision)?;
     // Size-checked before it is read: a FIFO, a device or a huge file is refused, not read.
-    let limits = DecodeLimits::default();
+    let limits = DecodeLimits {
+        accept_truncated: args.accept_damaged,
+        ..DecodeLimits::default()
+    };
     let bytes = photolink_kb::bounded_read::read(&args.photo, limits.max_bytes as u64)
         .with_context(|| format!("{}", args.photo.display()))?;
-    let image = decode(&bytes, &limits).with_context(|| format!("{}", args.photo.display()))?;
+    let image = decode(&bytes, &limits).map_err(|e| {
+        let hint = match e {
+            PhotoError::Truncated => " (--accept-damaged links what there is of it)",
+            _ => "",
+        };
+        anyhow::Error::new(e).context(format!("{}{hint}", args.photo.display()))
+    })?;
     let options = LinkOptions {
         k: args.k,
         bbox: args.bbox,
@@ -65,6 +74,9 @@ pub fn run(args: &LinkArgs) -> Result<()> {
             b.x2,
             b.y2
         );
+        if !s.known {
+            println!("  not in this knowledge base; the closest entities:");
+        }
         for (rank, m) in s.matches.iter().enumerate() {
             println!(
                 "  {}. {:.3}  {}  — {}",

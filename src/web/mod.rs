@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use photolink_core::backend::{BackendInfo, BackendKind, Compute, GpuUnavailable};
 use photolink_core::linker::{self, LinkOptions, Linker};
-use photolink_core::photo::{BoundingBox, DecodeLimits, decode};
+use photolink_core::photo::{BoundingBox, DecodeLimits, Photo, PhotoError, decode};
 use photolink_core::towers::weights::Precision;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -63,6 +63,9 @@ struct LinkRequest {
     k: usize,
     #[serde(rename = "box")]
     bbox: Option<[f32; 4]>,
+    /// Link what there is of a JPEG that stops early, instead of refusing it.
+    #[serde(default)]
+    accept_damaged: bool,
 }
 
 fn default_k() -> usize {
@@ -76,9 +79,19 @@ impl LinkRequest {
             return Ok(Self {
                 k: default_k(),
                 bbox: None,
+                accept_damaged: false,
             });
         }
         serde_wasm_bindgen::from_value(options).map_err(|e| error(format!("{what} options: {e}")))
+    }
+
+    /// The photo's pixels, decoded under the default limits (a damaged JPEG only when asked for).
+    fn decode(&self, image: &[u8]) -> Result<Photo, JsValue> {
+        let limits = DecodeLimits {
+            accept_truncated: self.accept_damaged,
+            ..DecodeLimits::default()
+        };
+        decode(image, &limits).map_err(photo_error)
     }
 
     /// The drawn box, if any, checked as the command line checks `--box`.
@@ -121,6 +134,16 @@ fn error(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
 
+/// An undecodable photo as a JavaScript `Error`; a JPEG that stops early is named
+/// `DamagedPhotoError`, so that a page can offer to link what there is of it.
+fn photo_error(e: PhotoError) -> JsValue {
+    let js = js_sys::Error::new(&e.to_string());
+    if e == PhotoError::Truncated {
+        js.set_name("DamagedPhotoError");
+    }
+    js.into()
+}
+
 #[wasm_bindgen(js_class = Linker)]
 impl WebLinker {
     /// Downloads and verifies the bundle at `bundleUrl` (its folder, with `manifest.json`):
@@ -153,12 +176,14 @@ impl WebLinker {
         Ok(WebLinker { inner: Some(inner) })
     }
 
-    /// Links the subjects of a photo (its file's bytes): `options` `{ k, box: [x1,y1,x2,y2] }`.
-    /// Resolves to `[{ box, detectionScore, matches: [{ id, name, description, url, score }] }]`.
-    /// A GPU failure switches this linker to the CPU and retries once.
-    pub async fn link(&mut self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsError> {
+    /// Links the subjects of a photo (its file's bytes): `options`
+    /// `{ k, box: [x1,y1,x2,y2], acceptDamaged }`. Resolves to
+    /// `[{ box, detectionScore, matches: [{ id, name, description, url, score }] }]`, faces in
+    /// reading order. A JPEG that stops early rejects with a `DamagedPhotoError` unless
+    /// `acceptDamaged` is set. A GPU failure switches this linker to the CPU and retries once.
+    pub async fn link(&mut self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
         let request = LinkRequest::parse(options, "link")?;
-        let photo = decode(&image, &DecodeLimits::default()).map_err(error)?;
+        let photo = request.decode(&image)?;
         let options = LinkOptions {
             k: request.k.clamp(1, 100),
             bbox: request.bbox()?,
@@ -179,7 +204,7 @@ impl WebLinker {
                 self.inner = Some(rebuilt);
                 subjects
             }
-            Err(e) => return Err(error(e)),
+            Err(e) => return Err(error(e).into()),
         };
         Ok(serde_wasm_bindgen::to_value(&subjects)?)
     }
@@ -187,9 +212,9 @@ impl WebLinker {
     /// The unit vectors the linker would search with, for each subject of the photo (the same
     /// `options` as `link`): `[{ box, detectionScore, vector }]`. For checking the browser against
     /// the native `photolink link --vectors`.
-    pub async fn embed(&self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsError> {
+    pub async fn embed(&self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
         let request = LinkRequest::parse(options, "embed")?;
-        let photo = decode(&image, &DecodeLimits::default()).map_err(error)?;
+        let photo = request.decode(&image)?;
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         let options = LinkOptions {
             k: 1,

@@ -11,14 +11,15 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::abstention::{Calibration, calibrate};
 use crate::assets::{self, TowerId};
 use crate::data::{self, entity_text};
+use crate::data::{Dataset, Split};
 use crate::references::{FusionWeight, ReferenceEmbedder, fuse, run_image_side};
 use crate::text_encoder::{TextEncodeError, TextEncoder, VectorCache};
 use crate::train::TrainError;
 use photolink_core::linker::{self, LinkerConfig, ReferenceFusion};
-use photolink_core::model::{ImageSide, ImageTowerKind};
-use photolink_core::towers::face_detector::FaceDetector;
+use photolink_core::model::ImageTowerKind;
 use photolink_core::towers::minilm::{HIDDEN, MiniLm};
 use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::{self, Precision};
@@ -48,6 +49,9 @@ pub struct ExportOptions {
     pub images_root: PathBuf,
     /// The weight of reference pictures against the text ([`FusionWeight::TEXT_ONLY`]: ignored).
     pub reference_weight: FusionWeight,
+    /// The benchmark's `mentions.jsonl`, whose dev split calibrates when the bundle answers "not
+    /// in this knowledge base" ([`crate::abstention`]); `None`: the bundle always answers.
+    pub mentions: Option<PathBuf>,
 }
 
 /// What an export wrote.
@@ -57,6 +61,8 @@ pub struct Exported {
     pub manifest: Manifest,
     /// Entities whose vector fuses their reference pictures.
     pub fused: usize,
+    /// The abstention rules tried on the dev split, and the one the bundle carries.
+    pub calibration: Option<Calibration>,
 }
 
 /// Sentence vectors projected at a time.
@@ -168,8 +174,11 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     };
     let sentences = encoder.encode(&texts, cache.as_mut(), &|n| bar.inc(n as u64))?;
     bar.finish();
-    let references = reference_vectors(&entities, options, image, detector, &device)?;
+    let embedder = ReferenceEmbedder::new(image, detector, &device);
+    let references = reference_vectors(&entities, options, &embedder)?;
     let mut fused = 0;
+    // The shipped vectors, kept for the calibration of the abstention rule.
+    let mut kb_vectors = Vec::with_capacity(entities.len() * config.dim);
     for (chunk, sentences) in entities
         .chunks(PROJECT_ROWS)
         .zip(sentences.chunks(PROJECT_ROWS * HIDDEN))
@@ -187,6 +196,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
             let reference = references.get(&entity.id).map(Vec::as_slice);
             fused += usize::from(reference.is_some());
             let vector = &fuse(vector, reference, options.reference_weight);
+            kb_vectors.extend_from_slice(vector);
             writer.push(
                 EntityMeta {
                     id: entity.id.clone(),
@@ -199,6 +209,17 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         }
     }
 
+    let calibration = match &options.mentions {
+        Some(mentions) => dev_calibration(
+            &entities,
+            &kb_vectors,
+            config.dim,
+            mentions,
+            options,
+            &embedder,
+        )?,
+        None => None,
+    };
     let linker_config = LinkerConfig {
         format: linker::CONFIG_FORMAT.into(),
         version: linker::CONFIG_VERSION,
@@ -210,6 +231,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
             weight: options.reference_weight.get(),
             entities: fused,
         }),
+        abstention: calibration.as_ref().map(Calibration::rule),
     };
     writer.add_file(
         Role::LinkerConfig,
@@ -222,7 +244,45 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     Ok(Exported {
         manifest: writer.finish()?,
         fused,
+        calibration,
     })
+}
+
+/// The abstention rules calibrated on the dev mentions of `mentions` whose entity is in the
+/// exported KB, each photo embedded as the linker embeds it and scored against the shipped
+/// vectors; `None` when the split has no such mention.
+fn dev_calibration(
+    entities: &[crate::data::Entity],
+    kb_vectors: &[f32],
+    dim: usize,
+    mentions: &Path,
+    options: &ExportOptions,
+    embedder: &ReferenceEmbedder,
+) -> Result<Option<Calibration>, ExportError> {
+    let (dataset, _) =
+        Dataset::load(&options.kb, mentions, &options.images_root).map_err(TrainError::from)?;
+    let dev: Vec<_> = dataset.split(Split::Dev).collect();
+    let position: HashMap<&str, usize> = entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.as_str(), i))
+        .collect();
+    let bar = crate::progress::bar(dev.len(), "dev photos (abstention)");
+    let (mut queries, mut gold) = (Vec::new(), Vec::new());
+    let limits = photolink_core::photo::DecodeLimits::default();
+    // In batches, so that a large split never holds all its photos at once.
+    for chunk in dev.chunks(64) {
+        let photos = chunk
+            .iter()
+            .map(|m| dataset.photo(m, &limits))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(TrainError::from)?;
+        queries.extend(embedder.subject_vectors(&photos)?);
+        gold.extend(chunk.iter().map(|m| position[m.entity.as_str()]));
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish();
+    Ok(calibrate(&queries, &gold, kb_vectors, dim))
 }
 
 /// The unit mean image vector of each entity's reference pictures, by entity id (none at all
@@ -230,16 +290,13 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
 fn reference_vectors(
     entities: &[crate::data::Entity],
     options: &ExportOptions,
-    image: ImageSide,
-    detector: Option<FaceDetector>,
-    device: &Device,
+    embedder: &ReferenceEmbedder,
 ) -> Result<HashMap<String, Vec<f32>>, ExportError> {
     let with_images: Vec<_> = entities.iter().filter(|e| !e.images.is_empty()).collect();
     let mut out = HashMap::new();
     if with_images.is_empty() || options.reference_weight == FusionWeight::TEXT_ONLY {
         return Ok(out);
     }
-    let embedder = ReferenceEmbedder::new(image, detector, device);
     let bar = crate::progress::bar(with_images.len(), "references");
     for entity in with_images {
         if let Some(v) = embedder.entity_vector(entity, &options.images_root)? {

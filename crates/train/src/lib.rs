@@ -7,6 +7,7 @@
 //!
 //! Native only: the page never links this crate.
 
+pub mod abstention;
 pub mod assets;
 pub mod data;
 pub mod export;

@@ -16,7 +16,7 @@ use crate::train::eval::{RankMetrics, ranks};
 use crate::train::{LoadedRun, TrainConfig, TrainError, finished_run};
 use photolink_core::linker::{self, FaceFinder, ImageEmbedder};
 use photolink_core::model::{Heads, ImageSide, ImageTower};
-use photolink_core::photo::DecodeLimits;
+use photolink_core::photo::{DecodeLimits, Photo};
 use photolink_core::towers::face_detector::FaceDetector;
 
 /// The largest fusion weight accepted: beyond it the text no longer counts at all.
@@ -127,28 +127,39 @@ impl ReferenceEmbedder {
         if entity.images.is_empty() {
             return Ok(None);
         }
-        let mut crops = Vec::with_capacity(entity.images.len());
+        let mut photos = Vec::with_capacity(entity.images.len());
         for image in &entity.images {
-            let photo = read_photo(&images_root.join(image), &self.limits).map_err(|e| {
-                DataError::Reference {
-                    entity: entity.id.clone(),
-                    source: Box::new(e),
-                }
-            })?;
-            crops.push(pollster::block_on(linker::main_subject(
-                self.detector.as_ref(),
-                &photo,
-                &self.device,
-            ))?);
+            photos.push(
+                read_photo(&images_root.join(image), &self.limits).map_err(|e| {
+                    DataError::Reference {
+                        entity: entity.id.clone(),
+                        source: Box::new(e),
+                    }
+                })?,
+            );
         }
-        let vectors = pollster::block_on(self.embedder.embed(&crops))?;
-        let dim = vectors.len() / crops.len();
+        let vectors = self.subject_vectors(&photos)?;
+        let dim = vectors.len() / photos.len();
         let mut mean = vec![0f32; dim];
         for v in vectors.chunks(dim) {
             mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
         }
         // Pictures whose vectors cancel out say nothing: the entity keeps its text.
         Ok(unit(mean))
+    }
+
+    /// The unit vector of each photo's main subject, as the linker embeds a one-subject photo
+    /// (row-major).
+    pub fn subject_vectors(&self, photos: &[Photo]) -> Result<Vec<f32>, TrainError> {
+        let mut crops = Vec::with_capacity(photos.len());
+        for photo in photos {
+            crops.push(pollster::block_on(linker::main_subject(
+                self.detector.as_ref(),
+                photo,
+                &self.device,
+            ))?);
+        }
+        Ok(pollster::block_on(self.embedder.embed(&crops))?)
     }
 }
 
@@ -218,8 +229,43 @@ impl Ablation {
     }
 }
 
-/// How an entity's KB vector is made from its text vector and its reference vector, if any.
-type EntityVector = fn(&[f32], Option<&[f32]>, FusionWeight) -> Vec<f32>;
+/// The reference vector of each entity of `loaded`'s KB (KB order; `None`: it names no picture),
+/// embedded by the run in `run_dir`.
+pub fn entity_references(
+    loaded: &LoadedRun,
+    run_dir: &Path,
+) -> Result<Vec<Option<Vec<f32>>>, TrainError> {
+    let embedder = run_embedder(run_dir)?;
+    let dataset = loaded.dataset();
+    dataset
+        .entities()
+        .iter()
+        .map(|e| embedder.entity_vector(e, dataset.images_root()))
+        .collect()
+}
+
+/// The image side of the finished run in `run_dir`, as its export embeds pictures (on the CPU).
+pub fn run_embedder(run_dir: &Path) -> Result<ReferenceEmbedder, TrainError> {
+    let device = Device::flex();
+    let run = finished_run(run_dir, &device)?;
+    let (side, detector) = run_image_side(&run.config, &run.heads, run.tuned_tower, &device)?;
+    Ok(ReferenceEmbedder::new(side, detector, &device))
+}
+
+/// The KB's vectors (row-major) as an export at `weight` ships them: each entity's unit text
+/// vector in `texts` fused with its reference vector, if any.
+pub fn fused_kb(
+    texts: &[f32],
+    references: &[Option<Vec<f32>>],
+    dim: usize,
+    weight: FusionWeight,
+) -> Vec<f32> {
+    texts
+        .chunks(dim)
+        .zip(references)
+        .flat_map(|(t, r)| fuse(t, r.as_deref(), weight))
+        .collect()
+}
 
 /// Ranks the dev and test mentions of `loaded`, the run in `run_dir`, over the whole KB, with the
 /// KB's vectors fused with its entities' reference pictures at each of `weights` (text only,
@@ -229,28 +275,11 @@ pub fn ablation(
     run_dir: &Path,
     weights: &[FusionWeight],
 ) -> Result<Ablation, TrainError> {
-    let device = Device::flex();
-    let run = finished_run(run_dir, &device)?;
-    let (side, detector) = run_image_side(&run.config, &run.heads, run.tuned_tower, &device)?;
-    let embedder = ReferenceEmbedder::new(side, detector, &device);
-    let dataset = loaded.dataset();
-    let references = dataset
-        .entities()
-        .iter()
-        .map(|e| embedder.entity_vector(e, dataset.images_root()))
-        .collect::<Result<Vec<_>, _>>()?;
-
+    let references = entity_references(loaded, run_dir)?;
     let dim = loaded.config.dim;
     let (train, train_gold, texts) = loaded.vectors(Split::Train);
     let (dev, dev_gold, _) = loaded.vectors(Split::Dev);
     let (test, test_gold, _) = loaded.vectors(Split::Test);
-    let kb = |vector: EntityVector, w: FusionWeight| {
-        texts
-            .chunks(dim)
-            .zip(&references)
-            .flat_map(|(t, r)| vector(t, r.as_deref(), w))
-            .collect::<Vec<f32>>()
-    };
     let row = |weight: Option<f32>, kb: Vec<f32>| AblationRow {
         weight,
         train: RankMetrics::of(&ranks(&train, &train_gold, &kb, dim)),
@@ -259,12 +288,14 @@ pub fn ablation(
     };
     let mut rows = vec![row(Some(0.0), texts.clone())];
     for &w in weights.iter().filter(|w| w.get() > 0.0) {
-        rows.push(row(Some(w.get()), kb(fuse, w)));
+        rows.push(row(Some(w.get()), fused_kb(&texts, &references, dim, w)));
     }
-    rows.push(row(
-        None,
-        kb(|t, r, _| r.unwrap_or(t).to_vec(), FusionWeight::TEXT_ONLY),
-    ));
+    let pictures_alone = texts
+        .chunks(dim)
+        .zip(&references)
+        .flat_map(|(t, r)| r.as_deref().unwrap_or(t).to_vec())
+        .collect();
+    rows.push(row(None, pictures_alone));
     Ok(Ablation {
         entities: references.len(),
         with_references: references.iter().filter(|r| r.is_some()).count(),

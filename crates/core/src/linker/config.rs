@@ -1,10 +1,11 @@
 //! `linker.json`: how a bundle's photos are to be linked (its title, image tower, dimension, and
-//! whether photos are searched for faces), and how its KB vectors were made, written by the
-//! exporter and read by every linker.
+//! whether photos are searched for faces), how its KB vectors were made, and when it answers "not in
+//! this knowledge base"; written by the exporter and read by every linker.
 
 use serde::{Deserialize, Serialize};
 
 use super::LinkError;
+use super::abstention::Abstention;
 use crate::model::ImageTowerKind;
 
 /// How a bundle's photos are to be linked (`linker.json`, written by the exporter).
@@ -26,6 +27,10 @@ pub struct LinkerConfig {
     /// vector is its entity's text alone. (Optional, so files without it stay version 1.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<ReferenceFusion>,
+    /// When a subject is answered "not in this knowledge base"; absent: every subject gets its
+    /// best matches. (Optional, as `references`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abstention: Option<Abstention>,
 }
 
 /// How reference pictures were fused into a bundle's KB vectors: `normalize(text + weight·r)`,
@@ -55,6 +60,9 @@ impl LinkerConfig {
                 format: config.format,
                 version: config.version,
             });
+        }
+        if let Some(reason) = config.abstention.as_ref().and_then(Abstention::invalid) {
+            return Err(LinkError::Config { reason });
         }
         Ok(config)
     }

@@ -5,6 +5,7 @@
 //! sees. Bundles are opened by one loader ([`load`]) over a [`Transport`]: files natively
 //! ([`folder`]), HTTP and the Cache API in the page.
 
+pub mod abstention;
 pub mod config;
 pub mod embedder;
 #[cfg(feature = "fs")]
@@ -18,10 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Compute;
 use crate::model::ImageSide;
-use crate::photo::{BoundingBox, Photo, PhotoError};
+use crate::photo::{BoundingBox, Photo, PhotoError, sort_reading_order};
 use crate::towers::face_detector::FaceDetector;
 use crate::towers::weights::{self, WeightsError};
 
+pub use abstention::{Abstention, OpenSetFigures};
 pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig, ReferenceFusion};
 pub use embedder::ImageEmbedder;
 pub use load::{LoadPhase, Transport, load};
@@ -130,6 +132,9 @@ pub struct Subject {
     pub bbox: BoundingBox,
     /// Face detector confidence, for detected faces.
     pub detection_score: Option<f32>,
+    /// Whether the bundle answers this subject with its best match; `false`: not in this
+    /// knowledge base ([`Abstention`]), the matches are only the closest ones.
+    pub known: bool,
     /// Best entities first.
     pub matches: Vec<Match>,
 }
@@ -246,8 +251,8 @@ impl Linker {
         &self.compute
     }
 
-    /// Links the subjects of `photo`: the drawn box, else every face (person bundles), else the
-    /// whole photo. A person photo without a detectable face gives no subject.
+    /// Links the subjects of `photo`: the drawn box, else every face (person bundles) in reading
+    /// order, else the whole photo. A person photo without a detectable face gives no subject.
     pub async fn link(
         &self,
         photo: &Photo,
@@ -255,10 +260,21 @@ impl Linker {
     ) -> Result<Vec<Subject>, LinkError> {
         let mut subjects = Vec::new();
         for (bbox, detection_score, vector) in self.subject_vectors(photo, options).await? {
+            // The second best decides a margin rule, whatever k is.
+            let mut matches = self.search(&vector, options.k.max(2))?;
+            let known = match (&self.config.abstention, matches.first()) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(rule), Some(best)) => {
+                    rule.answers(best.score, matches.get(1).map(|m| m.score))
+                }
+            };
+            matches.truncate(options.k);
             subjects.push(Subject {
                 bbox,
                 detection_score,
-                matches: self.search(&vector, options.k)?,
+                known,
+                matches,
             });
         }
         Ok(subjects)
@@ -274,12 +290,17 @@ impl Linker {
         let device = &self.compute.device;
         let regions: Vec<(BoundingBox, Option<f32>)> = match (options.bbox, &self.detector) {
             (Some(bbox), _) => vec![(bbox, None)],
-            (None, Some(detector)) => detect_faces(detector, photo, device)
-                .await?
-                .into_iter()
-                .filter(|d| d.bbox.clamp(photo.width(), photo.height()).is_ok())
-                .map(|d| (d.bbox, Some(d.score)))
-                .collect(),
+            (None, Some(detector)) => {
+                let mut faces: Vec<_> = detect_faces(detector, photo, device)
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.bbox.clamp(photo.width(), photo.height()).is_ok())
+                    .map(|d| (d.bbox, Some(d.score)))
+                    .collect();
+                // Numbered as a person reads the photo, not by detection score.
+                sort_reading_order(&mut faces, |(bbox, _)| *bbox);
+                faces
+            }
             (None, None) => vec![(BoundingBox::whole(photo.width(), photo.height()), None)],
         };
         let crops = regions

@@ -98,6 +98,26 @@ impl BoundingBox {
     }
 }
 
+/// Puts `items` in reading order of their boxes: rows top to bottom, each row left to right, as a
+/// person numbers the faces of a group photo. A box joins a row when its vertical centre lies
+/// within the height of the row's first (highest-centred) box, so faces of one row at slightly
+/// different heights stay together. The order of equal boxes is kept.
+pub fn sort_reading_order<T>(items: &mut [T], bbox: impl Fn(&T) -> BoundingBox) {
+    let centre_y = |b: &BoundingBox| (b.y1 + b.y2) / 2.0;
+    items.sort_by(|a, b| centre_y(&bbox(a)).total_cmp(&centre_y(&bbox(b))));
+    let mut start = 0;
+    while start < items.len() {
+        let first = bbox(&items[start]);
+        let end = start
+            + items[start..]
+                .iter()
+                .take_while(|item| centre_y(&bbox(item)) <= first.y2)
+                .count();
+        items[start..end].sort_by(|a, b| bbox(a).x1.total_cmp(&bbox(b).x1));
+        start = end;
+    }
+}
+
 /// A rectangle of whole pixels inside an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PixelRect {
@@ -133,6 +153,43 @@ mod tests {
             assert_eq!(err, PhotoError::InvalidBox { text: bad.into() }, "{bad}");
         }
         assert!(BoundingBox::from_corners([0.0, 0.0, 1.0, f32::NAN]).is_err());
+    }
+
+    fn corners(x1: f32, y1: f32, x2: f32, y2: f32) -> BoundingBox {
+        BoundingBox::from_corners([x1, y1, x2, y2]).unwrap()
+    }
+
+    #[test]
+    fn reading_order_is_rows_top_to_bottom_then_left_to_right() {
+        // A 2×2 group photo, faces at slightly different heights, in a detector's score order
+        // (which numbered them 3, 1 / 4, 2).
+        let top_left = corners(10.0, 12.0, 60.0, 70.0);
+        let top_right = corners(110.0, 5.0, 158.0, 60.0);
+        let bottom_left = corners(12.0, 120.0, 58.0, 175.0);
+        let bottom_right = corners(108.0, 130.0, 160.0, 182.0);
+        let mut faces = vec![top_right, bottom_right, top_left, bottom_left];
+        sort_reading_order(&mut faces, |b| *b);
+        assert_eq!(faces, [top_left, top_right, bottom_left, bottom_right]);
+
+        // One row at staggered heights stays one row, left to right.
+        let row = [
+            corners(0.0, 35.0, 30.0, 75.0),
+            corners(40.0, 20.0, 70.0, 60.0),
+            corners(80.0, 30.0, 110.0, 70.0),
+        ];
+        let mut shuffled = [row[2], row[0], row[1]];
+        sort_reading_order(&mut shuffled, |b| *b);
+        assert_eq!(shuffled, row);
+
+        // A face well below another is on the next row, even when it is further left.
+        let mut stacked = [
+            corners(50.0, 0.0, 80.0, 30.0),
+            corners(0.0, 40.0, 30.0, 70.0),
+        ];
+        let expected = stacked;
+        sort_reading_order(&mut stacked, |b| *b);
+        assert_eq!(stacked, expected);
+        sort_reading_order(&mut [] as &mut [BoundingBox], |b| *b);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Decoding untrusted bytes into a [`Photo`]: format sniffing (JPEG, PNG, WebP only), a file-size and a
 //! pixel-count guard checked from the header before any pixel is allocated (decompression bombs), EXIF
-//! orientation, and transparency flattened onto white.
+//! orientation, a JPEG that stops early refused unless asked for, and transparency flattened onto
+//! white.
 
 use std::io::Cursor;
 
@@ -8,23 +9,29 @@ use ::image::{
     DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage, metadata::Orientation,
 };
 
+use super::jpeg_end::{JpegEnd, jpeg_end};
 use super::{Photo, PhotoError};
 
-/// How much an untrusted image may cost.
+/// How much an untrusted image may cost, and whether a damaged one is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
     /// Largest accepted file, in bytes.
     pub max_bytes: usize,
     /// Largest accepted width × height.
     pub max_pixels: u64,
+    /// Decode a JPEG that stops before its end (what there is of it; the decoder greys the rest)
+    /// instead of refusing it with [`PhotoError::Truncated`]: only when the user asks for it.
+    pub accept_truncated: bool,
 }
 
 impl Default for DecodeLimits {
-    /// 64 MiB and 50 megapixels: any camera photo passes, a 20000×20000 bomb does not.
+    /// 64 MiB and 50 megapixels: any camera photo passes, a 20000×20000 bomb does not. A truncated
+    /// JPEG is refused.
     fn default() -> Self {
         Self {
             max_bytes: 64 << 20,
             max_pixels: 50_000_000,
+            accept_truncated: false,
         }
     }
 }
@@ -54,6 +61,13 @@ pub fn decode_on(
         Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => f,
         _ => return Err(PhotoError::UnknownFormat),
     };
+    // PNG and WebP decoders fail on a file that stops early; JPEG decoders fill it in silently.
+    if format == ImageFormat::Jpeg
+        && !limits.accept_truncated
+        && jpeg_end(bytes) == JpegEnd::Truncated
+    {
+        return Err(PhotoError::Truncated);
+    }
     let corrupt = |e: ::image::ImageError| PhotoError::Corrupt {
         format: format!("{format:?}").to_uppercase(),
         reason: e.to_string(),
@@ -179,6 +193,25 @@ mod tests {
                 limit: 63
             })
         );
+    }
+
+    #[test]
+    fn a_truncated_jpeg_is_refused_unless_asked_for() {
+        let pixels: Vec<u8> = (0..64 * 64 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut jpeg = Vec::new();
+        ::image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .write_image(&pixels, 64, 64, ::image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let limits = DecodeLimits::default();
+        assert_eq!(decode(&jpeg, &limits).unwrap().width(), 64);
+        let cut = &jpeg[..jpeg.len() * 2 / 3];
+        assert_eq!(decode(cut, &limits), Err(PhotoError::Truncated));
+        let asked = DecodeLimits {
+            accept_truncated: true,
+            ..limits
+        };
+        let partial = decode(cut, &asked).unwrap();
+        assert_eq!((partial.width(), partial.height()), (64, 64));
     }
 
     /// CRC-32 (PNG's chunk checksum), bit by bit: only used to forge a header in a test.

@@ -5,9 +5,10 @@
 
 mod bbox;
 mod decode;
+mod jpeg_end;
 mod resample;
 
-pub use bbox::{BoundingBox, PixelRect};
+pub use bbox::{BoundingBox, PixelRect, sort_reading_order};
 pub use decode::{DecodeLimits, decode, decode_on};
 pub use resample::{resize_bicubic, resize_bilinear_tf, resize_lanczos};
 
@@ -26,6 +27,10 @@ pub enum PhotoError {
     /// The bytes are not a JPEG, PNG or WebP image.
     #[error("not a JPEG, PNG or WebP image")]
     UnknownFormat,
+    /// A JPEG that stops before its end (a cut-off download or copy): decoders would fill the
+    /// missing part in silently. [`DecodeLimits::accept_truncated`] takes what there is.
+    #[error("the JPEG file is damaged: it stops before the end of its image data")]
+    Truncated,
     /// The format was recognised but the data is broken (truncated, corrupt, unsupported variant).
     #[error("cannot decode the {format} image: {reason}")]
     Corrupt { format: String, reason: String },

@@ -416,6 +416,7 @@ fn jpeg_round_trip(photo: &Photo, quality: u8) -> Result<Photo, DataError> {
     let limits = DecodeLimits {
         max_bytes: usize::MAX,
         max_pixels: u64::MAX,
+        accept_truncated: false,
     };
     decode(&bytes, &limits).map_err(|source| DataError::Photo {
         what: format!("the JPEG re-encode of a {w}×{h} view"),
