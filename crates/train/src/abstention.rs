@@ -85,18 +85,10 @@ fn figures(min_score: Option<f32>, min_margin: Option<f32>, scored: &[Scored]) -
 }
 
 fn bounds(min_score: Option<f32>, min_margin: Option<f32>) -> Abstention {
-    let calibration = OpenSetFigures {
-        mentions: 0,
-        acc1: 0.0,
-        answered_right: 0.0,
-        answered: 0.0,
-        unknown_abstained: 0.0,
-        abstention_precision: 0.0,
-    };
     Abstention {
         min_score,
         min_margin,
-        calibration,
+        calibration: OpenSetFigures::default(),
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Abstention {
 
 /// Open-set figures of an abstention rule over a split's mentions, each linked twice: against the
 /// whole KB (a known subject) and against the KB without its own entity (an unknown one).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct OpenSetFigures {
     /// Mentions, each counted once known and once unknown.
     pub mentions: usize,
@@ -82,18 +82,10 @@ mod tests {
     use super::*;
 
     fn rule(min_score: Option<f32>, min_margin: Option<f32>) -> Abstention {
-        let calibration = OpenSetFigures {
-            mentions: 0,
-            acc1: 0.0,
-            answered_right: 0.0,
-            answered: 0.0,
-            unknown_abstained: 0.0,
-            abstention_precision: 0.0,
-        };
         Abstention {
             min_score,
             min_margin,
-            calibration,
+            calibration: OpenSetFigures::default(),
         }
     }
 
