@@ -2,7 +2,6 @@
 //! bundle's quantisation changes them.
 
 use anyhow::Result;
-use photolink_core::photo::DecodeLimits;
 use photolink_train::abstention;
 use photolink_train::data::{Dataset, Split};
 use photolink_train::export;
@@ -137,15 +136,7 @@ fn held_out(
         folder.display()
     );
     let embedder = references::run_embedder(run)?;
-    let limits = DecodeLimits::default();
-    let mut queries = Vec::new();
-    for chunk in unknown.chunks(64) {
-        let photos = chunk
-            .iter()
-            .map(|m| whole.photo(m, &limits))
-            .collect::<Result<Vec<_>, _>>()?;
-        queries.extend(embedder.subject_vectors(&photos)?);
-    }
+    let queries = embedder.mention_vectors(&whole, &unknown)?;
     let dim = loaded.config.dim;
     let mut out = String::from(
         "| rule | known test mentions answered right | known answered | held-out mentions abstained (recall) | abstention precision |\n|---|---|---|---|---|\n",

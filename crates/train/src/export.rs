@@ -210,14 +210,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     }
 
     let calibration = match &options.mentions {
-        Some(mentions) => dev_calibration(
-            &entities,
-            &kb_vectors,
-            config.dim,
-            mentions,
-            options,
-            &embedder,
-        )?,
+        Some(mentions) => dev_calibration(&kb_vectors, config.dim, mentions, options, &embedder)?,
         None => None,
     };
     let linker_config = LinkerConfig {
@@ -252,7 +245,6 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
 /// exported KB, each photo embedded as the linker embeds it and scored against the shipped
 /// vectors; `None` when the split has no such mention.
 fn dev_calibration(
-    entities: &[crate::data::Entity],
     kb_vectors: &[f32],
     dim: usize,
     mentions: &Path,
@@ -262,26 +254,16 @@ fn dev_calibration(
     let (dataset, _) =
         Dataset::load(&options.kb, mentions, &options.images_root).map_err(TrainError::from)?;
     let dev: Vec<_> = dataset.split(Split::Dev).collect();
-    let position: HashMap<&str, usize> = entities
+    let queries = embedder.mention_vectors(&dataset, &dev)?;
+    // The dataset reads the same kb.jsonl as the export: its entity order is the shipped rows'.
+    let gold: Vec<usize> = dev
         .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id.as_str(), i))
+        .map(|m| {
+            dataset
+                .entity_index(&m.entity)
+                .expect("loaded mentions name KB entities")
+        })
         .collect();
-    let bar = crate::progress::bar(dev.len(), "dev photos (abstention)");
-    let (mut queries, mut gold) = (Vec::new(), Vec::new());
-    let limits = photolink_core::photo::DecodeLimits::default();
-    // In batches, so that a large split never holds all its photos at once.
-    for chunk in dev.chunks(64) {
-        let photos = chunk
-            .iter()
-            .map(|m| dataset.photo(m, &limits))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(TrainError::from)?;
-        queries.extend(embedder.subject_vectors(&photos)?);
-        gold.extend(chunk.iter().map(|m| position[m.entity.as_str()]));
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish();
     Ok(calibrate(&queries, &gold, kb_vectors, dim))
 }
 

@@ -11,7 +11,7 @@ use burn::tensor::Device;
 use serde::Serialize;
 
 use crate::assets;
-use crate::data::{DataError, Entity, Split, read_photo};
+use crate::data::{DataError, Dataset, Entity, Mention, Split, read_photo};
 use crate::train::eval::{RankMetrics, ranks};
 use crate::train::{LoadedRun, TrainConfig, TrainError, finished_run};
 use photolink_core::linker::{self, FaceFinder, ImageEmbedder};
@@ -146,6 +146,24 @@ impl ReferenceEmbedder {
         }
         // Pictures whose vectors cancel out say nothing: the entity keeps its text.
         Ok(unit(mean))
+    }
+
+    /// The unit vector of each of `mentions` of `dataset` (its photo cut to its box, then its main
+    /// subject), row-major; decoded 64 at a time, so that a large split never holds all its photos.
+    pub fn mention_vectors(
+        &self,
+        dataset: &Dataset,
+        mentions: &[&Mention],
+    ) -> Result<Vec<f32>, TrainError> {
+        let mut out = Vec::new();
+        for chunk in mentions.chunks(64) {
+            let photos = chunk
+                .iter()
+                .map(|m| dataset.photo(m, &self.limits))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.extend(self.subject_vectors(&photos)?);
+        }
+        Ok(out)
     }
 
     /// The unit vector of each photo's main subject, as the linker embeds a one-subject photo
