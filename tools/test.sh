@@ -40,7 +40,22 @@ mkdir -p "$e2e"
 "$photolink" data prepare persons --out "$e2e/data"
 "$photolink" export --run tests/fixtures/persons-run --kb "$e2e/data/persons/kb.jsonl" \
     --out "$e2e/bundles/persons" --title "Basketball players"
-"$photolink" site --out "$e2e/site" --bundle "$e2e/bundles/persons"
+# The same KB without the e2e photo's player: a face that is in no KB entry. Its mentions are
+# skipped with him (unknown entity), so its abstention rule is calibrated on the others.
+expected="$(node -p "require('./tests/fixtures/persons-run/e2e.json').expected")"
+without="$e2e/data/persons-without"
+mkdir -p "$without"
+node -e 'const fs = require("fs"); const [src, dst, name] = process.argv.slice(1);
+    fs.writeFileSync(dst, fs.readFileSync(src, "utf8").split("\n")
+        .filter((l) => l && JSON.parse(l).name !== name).join("\n") + "\n");' \
+    "$e2e/data/persons/kb.jsonl" "$without/kb.jsonl" "$expected"
+cp "$e2e/data/persons/mentions.jsonl" "$without/mentions.jsonl"
+ln -sfn ../persons/images "$without/images"
+"$photolink" export --run tests/fixtures/persons-run --kb "$without/kb.jsonl" \
+    --out "$e2e/bundles/persons-without" --title "Basketball players, without $expected"
+"$photolink" site --out "$e2e/site" --bundle "$e2e/bundles/persons" --bundle "$e2e/bundles/persons-without"
+# An emoji drawing, for the persons bundle to answer "not in this knowledge base".
+"$photolink" data prepare emoji --out "$e2e/data"
 
 step "memory bound: photolink link on photos of extreme shapes (peak RSS ≤ 1 GiB)"
 tools/memory-bound.sh "$e2e/bundles/persons" "$photolink"
@@ -50,7 +65,8 @@ step "end-to-end: the page in headless Chromium"
 # The committed run links this training photo to this player (tests/fixtures/persons-run/README.md).
 PHOTOLINK_BIN="$photolink" E2E_SITE="$e2e/site" E2E_BUNDLE="$e2e/bundles/persons" \
 E2E_PHOTO="$e2e/data/persons/images/$(node -p "require('./tests/fixtures/persons-run/e2e.json').photo")" \
-E2E_EXPECTED="$(node -p "require('./tests/fixtures/persons-run/e2e.json').expected")" \
+E2E_EXPECTED="$expected" \
+E2E_EMOJI_PHOTO="$e2e/data/emoji/images/$(node -p "JSON.parse(require('fs').readFileSync('$e2e/data/emoji/mentions.jsonl', 'utf8').split('\n')[0]).image")" \
 E2E_SCREENSHOT=docs/screenshots/page-persons.png E2E_GROUP_PHOTO=models/golden/nba_4faces_536x396.png \
     node --test --test-reporter=spec tests/e2e/
 

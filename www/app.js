@@ -5,7 +5,9 @@ import init, { initBackend, Linker } from "./pkg/photolink.js";
 const $ = (id) => document.getElementById(id);
 const ui = {
   bundle: $("bundle"), bundleInfo: $("bundle-info"), progress: $("progress"), status: $("status"),
-  backend: $("backend"), drop: $("drop"), file: $("file"), error: $("error"), result: $("result"),
+  backend: $("backend"), backendSummary: $("backend-summary"), backendDetails: $("backend-details"),
+  backendReason: $("backend-reason"), drop: $("drop"), file: $("file"), error: $("error"),
+  errorMessage: $("error-message"), linkDamaged: $("link-damaged"), result: $("result"),
   photo: $("photo"), boxes: $("boxes"), drawing: $("drawing"), subjects: $("subjects"), stage: $("stage"),
 };
 
@@ -15,18 +17,27 @@ let busy = false;
 const preferCpu = new URLSearchParams(location.search).get("backend") === "cpu";
 // For developers and tests: the live linker, from the console.
 window.photolink = { get linker() { return linker; } };
-let current = null; // { bytes, url }
+let current = null; // { bytes, url, acceptDamaged }
 
-function showError(message) {
-  ui.error.textContent = message;
+/** Shows `message` (empty: hides it); `damaged` offers to link what there is of a cut-off JPEG. */
+function showError(message, { damaged = false } = {}) {
+  ui.errorMessage.textContent = message;
   ui.error.hidden = !message;
+  ui.linkDamaged.hidden = !damaged;
 }
 
+/** One plain sentence on what computes; a fallback's technical reason only behind "Why". */
 function showBackend(info) {
-  const what = info.kind === "gpu" ? `WebGPU — ${info.adapter || "adapter"}` : `CPU (${info.adapter})`;
-  ui.backend.textContent = info.fallback_reason
-    ? `Computing on ${what}. WebGPU is not available: ${info.fallback_reason}`
-    : `Computing on ${what}.`;
+  const what = info.kind === "gpu" ? `WebGPU — ${info.adapter || "adapter"}` : `the CPU (${info.adapter})`;
+  let summary = `Computing on ${what}.`;
+  if (info.fallback_reason) {
+    summary += "gpu" in navigator
+      ? " WebGPU is offered by this browser but could not be used."
+      : " This browser does not offer WebGPU.";
+  }
+  ui.backendSummary.textContent = summary;
+  ui.backendReason.textContent = info.fallback_reason || "";
+  ui.backendDetails.hidden = !info.fallback_reason;
   ui.backend.dataset.state = info.kind;
 }
 
@@ -36,6 +47,7 @@ function megabytes(n) {
 
 async function loadBundle(entry) {
   linker = null;
+  delete document.body.dataset.bundle;
   ui.bundle.disabled = true;
   ui.progress.hidden = false;
   ui.progress.value = 0;
@@ -56,7 +68,9 @@ async function loadBundle(entry) {
     ui.bundleInfo.textContent = `${info.entities} entities` + (info.faces ? ", faces are found automatically" : "");
     ui.status.textContent = `Ready: drop a photo to link it against ${info.title}.`;
     document.body.dataset.ready = "true";
-    if (current) await link(current.bytes);
+    if (current) await link(current.bytes, { acceptDamaged: current.acceptDamaged });
+    // Said once the photo on show, if any, is linked against this bundle too.
+    document.body.dataset.bundle = info.title;
   } catch (e) {
     ui.status.textContent = `Could not load ${entry.title}.`;
     showError(`${e.message || e}`);
@@ -73,15 +87,15 @@ async function drawSubjects(subjects) {
   ui.subjects.replaceChildren();
   const w = ui.photo.naturalWidth, h = ui.photo.naturalHeight;
   subjects.forEach((s, i) => {
-    if (w && h) ui.boxes.append(boxElement(s.box, w, h, i + 1));
+    if (w && h) ui.boxes.append(boxElement(s.box, w, h, i + 1, s.known));
     ui.subjects.append(subjectItem(s));
   });
 }
 
 /** A numbered frame over the photo, in percent of its `w`×`h` pixels so that it scales with it. */
-function boxElement({ x1, y1, x2, y2 }, w, h, number) {
+function boxElement({ x1, y1, x2, y2 }, w, h, number, known) {
   const box = document.createElement("div");
-  box.className = "box";
+  box.className = known ? "box" : "box unknown";
   box.style.left = `${(100 * Math.max(0, x1)) / w}%`;
   box.style.top = `${(100 * Math.max(0, y1)) / h}%`;
   box.style.width = `${(100 * (Math.min(w, x2) - Math.max(0, x1))) / w}%`;
@@ -92,15 +106,32 @@ function boxElement({ x1, y1, x2, y2 }, w, h, number) {
   return box;
 }
 
-/** A subject's ranked matches. */
+/** A subject: its best match's name and the ranked matches or, when the bundle abstains, "not in
+ * this knowledge base" with the closest matches folded away. */
 function subjectItem(s) {
   const item = document.createElement("li");
   const title = document.createElement("h3");
-  title.textContent = s.matches.length ? s.matches[0].name : "no match";
-  item.append(title);
+  const list = matchList(s.matches);
+  item.dataset.known = String(s.known);
+  if (s.known) {
+    title.textContent = s.matches[0].name;
+    item.append(title, list);
+  } else {
+    title.textContent = "Not in this knowledge base";
+    const fold = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "Closest matches";
+    fold.append(summary, list);
+    item.append(title, fold);
+  }
+  return item;
+}
+
+/** Ranked matches, each with its score, name (a link only for web addresses) and description. */
+function matchList(matches) {
   const list = document.createElement("ol");
   list.className = "matches";
-  for (const m of s.matches) {
+  for (const m of matches) {
     const li = document.createElement("li");
     const name = document.createElement(m.url ? "a" : "strong");
     name.textContent = m.name;
@@ -114,28 +145,35 @@ function subjectItem(s) {
     li.append(score, " ", name, " — ", desc);
     list.append(li);
   }
-  item.append(list);
-  return item;
+  return list;
 }
 
-async function link(bytes, box) {
+async function link(bytes, { box, acceptDamaged = false } = {}) {
   if (!linker || busy) return;
   busy = true;
   showError("");
   ui.status.textContent = "Linking…";
   const started = performance.now();
   try {
-    const subjects = await linker.link(bytes, box ? { k: 5, box } : { k: 5 });
+    const options = { k: 5, acceptDamaged };
+    if (box) options.box = box;
+    const subjects = await linker.link(bytes, options);
     const ms = Math.round(performance.now() - started);
     await drawSubjects(subjects);
+    const unknown = subjects.filter((s) => !s.known).length;
     ui.status.textContent = subjects.length
-      ? `Linked ${subjects.length} subject${subjects.length > 1 ? "s" : ""} in ${ms} ms.`
-      : "No face found in this photo: drag a box around the person to link it.";
+      ? `Linked ${subjects.length} subject${subjects.length > 1 ? "s" : ""} in ${ms} ms` +
+        (unknown ? ` (${unknown} not in this knowledge base).` : ".")
+      // A person KB links faces: a photo without one shows no one it knows.
+      : "Not in this knowledge base: no face found in this photo. Drag a box around a person to link them anyway.";
     document.body.dataset.linked = String(subjects.length);
     showBackend(linker.backend());
   } catch (e) {
-    ui.status.textContent = "This photo could not be linked.";
-    showError(`${e.message || e}`);
+    const damaged = e.name === "DamagedPhotoError";
+    ui.status.textContent = damaged ? "This photo is damaged." : "This photo could not be linked.";
+    showError(`${e.message || e}`, { damaged });
+    // Nothing to show but the message (no broken-image icon), except what there is of a damaged photo.
+    if (!damaged) ui.result.hidden = true;
     document.body.dataset.linked = "error";
   } finally {
     busy = false;
@@ -148,6 +186,7 @@ async function takeFile(file) {
   if (current) URL.revokeObjectURL(current.url);
   current = { bytes, url: URL.createObjectURL(file) };
   ui.result.hidden = false;
+  ui.photo.hidden = false;
   ui.boxes.replaceChildren();
   ui.subjects.replaceChildren();
   ui.photo.src = current.url;
@@ -185,7 +224,14 @@ ui.stage.addEventListener("pointerup", async (e) => {
   const box = [Math.min(x, dragStart[0]), Math.min(y, dragStart[1]), Math.max(x, dragStart[0]), Math.max(y, dragStart[1])];
   dragStart = null;
   ui.drawing.hidden = true;
-  if (box[2] - box[0] >= 8 && box[3] - box[1] >= 8) await link(current.bytes, box);
+  if (box[2] - box[0] >= 8 && box[3] - box[1] >= 8) await link(current.bytes, { box, acceptDamaged: current.acceptDamaged });
+});
+// A file the browser cannot show leaves no broken-image icon.
+ui.photo.addEventListener("error", () => { ui.photo.hidden = true; });
+ui.linkDamaged.addEventListener("click", () => {
+  if (!current) return;
+  current.acceptDamaged = true;
+  link(current.bytes, { acceptDamaged: true });
 });
 
 ui.file.addEventListener("change", () => takeFile(ui.file.files[0]));

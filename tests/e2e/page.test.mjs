@@ -8,6 +8,8 @@
 //   E2E_SCREENSHOT  where to save the screenshot (not committed); the committed screenshots beside
 //                   it are rewritten only with E2E_UPDATE_SCREENSHOTS=1
 //   E2E_GROUP_PHOTO a photo with four faces (the golden photo `photolink assets fetch` composes)
+//   E2E_EMOJI_PHOTO an emoji drawing (no face, no player)
+// The site's second bundle is the persons KB without E2E_EXPECTED.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -30,6 +32,7 @@ const EXPECTED = env("E2E_EXPECTED");
 const BUNDLE = env("E2E_BUNDLE");
 const SCREENSHOT = env("E2E_SCREENSHOT");
 const GROUP_PHOTO = env("E2E_GROUP_PHOTO");
+const EMOJI_PHOTO = env("E2E_EMOJI_PHOTO");
 
 const FLAGS = [
   "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
@@ -205,6 +208,17 @@ test("every face of a group photo is boxed and linked", async () => {
   assert.equal(await linkFile(page, GROUP_PHOTO), "4", await page.textContent("#status"));
   assert.equal(await page.locator("#boxes .box").count(), 4);
   assert.equal(await page.locator("#subjects > li").count(), 4);
+  // Numbered as a person reads: the 2×2 group is 1, 2 / 3, 4.
+  const tags = [];
+  for (const box of await page.locator("#boxes .box").all()) {
+    const b = await box.boundingBox();
+    tags.push({ n: Number(await box.locator("span").textContent()), x: b.x + b.width / 2, y: b.y + b.height / 2 });
+  }
+  tags.sort((a, b) => a.n - b.n);
+  const [one, two, three, four] = tags;
+  assert.deepEqual(tags.map((t) => t.n), [1, 2, 3, 4]);
+  assert.ok(one.x < two.x && three.x < four.x, `left to right: ${JSON.stringify(tags)}`);
+  assert.ok(Math.max(one.y, two.y) < Math.min(three.y, four.y), `top to bottom: ${JSON.stringify(tags)}`);
   // Each box frames a face: inside the photo as shown, a sizeable part of one of its quarters.
   const photo = await page.locator("#photo").boundingBox();
   for (const box of await page.locator("#boxes .box").all()) {
@@ -227,6 +241,46 @@ test("every face of a group photo is boxed and linked", async () => {
   await context.close();
 });
 
+/** Switches the page to bundle `index` and waits until it is loaded. */
+async function selectBundle(page, index) {
+  const title = await page.locator("#bundle option").nth(index).textContent();
+  await page.selectOption("#bundle", String(index));
+  // The photo on show is linked again against the new bundle before the page says it is in use.
+  await page.waitForFunction((t) => document.body.dataset.bundle === t, title, { timeout: 300_000 });
+}
+
+test("a face in no KB entry, and a photo without a face, are answered \"not in this knowledge base\"", async () => {
+  const { page, context, requests } = await open(`${origin}/?backend=cpu`);
+  // Known on the whole KB: answered with his name.
+  assert.equal(await linkFile(page, PHOTO), "1");
+  assert.equal(await page.getAttribute("#subjects > li", "data-known"), "true");
+  assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED);
+  // The emoji drawing on the persons bundle: no one this KB knows.
+  assert.equal(await linkFile(page, EMOJI_PHOTO), "0", await page.textContent("#status"));
+  assert.match(await page.textContent("#status"), /^Not in this knowledge base/);
+
+  // The same face against the KB without him.
+  await selectBundle(page, 1);
+  assert.equal(await linkFile(page, PHOTO), "1", await page.textContent("#status"));
+  const subject = page.locator("#subjects > li").first();
+  assert.equal(await subject.getAttribute("data-known"), "false", `answered: ${await subject.textContent()}`);
+  assert.equal((await subject.locator("h3").textContent()).trim(), "Not in this knowledge base");
+  assert.match(await page.textContent("#status"), /1 not in this knowledge base/);
+  // The closest matches are there, folded away, and he is not among them.
+  const fold = subject.locator("details");
+  assert.equal(await fold.getAttribute("open"), null);
+  assert.equal(await fold.locator("li").first().isVisible(), false);
+  await fold.locator("summary").click();
+  assert.ok(await fold.locator("li").first().isVisible());
+  assert.ok((await fold.locator("li").count()) >= 1);
+  assert.ok(!(await fold.textContent()).includes(EXPECTED));
+  assert.equal(await page.locator("#boxes .box.unknown").count(), 1);
+  await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
+  await page.screenshot({ path: committedShot("page-abstained.png"), fullPage: true });
+  assertSameOrigin(requests, origin);
+  await context.close();
+});
+
 test("bad photos give a message and the page keeps working", async () => {
   const { page, context, requests } = await open(`${origin}/?backend=cpu`);
   const bad = (name, bytes) => { const p = join(scratch, name); writeFileSync(p, bytes); return p; };
@@ -242,13 +296,81 @@ test("bad photos give a message and the page keeps working", async () => {
   for (const [name, bytes, message] of cases) {
     const outcome = await linkFile(page, bad(name, bytes));
     assert.equal(outcome, "error", `${name} was accepted`);
-    assert.match(await page.textContent("#error"), message, name);
+    assert.match(await page.textContent("#error-message"), message, name);
+    // Only the message shows: no broken-image icon, no offer to link a damaged file.
+    assert.equal(await page.locator("#photo").isVisible(), false, `${name}: the photo element still shows`);
+    assert.equal(await page.locator("#link-damaged").isVisible(), false, name);
     // ...and the next photo links fine.
     assert.equal(await linkFile(page, PHOTO), "1", `the page stopped working after ${name}`);
     assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED);
+    assert.ok(await page.locator("#photo").isVisible(), `the photo is hidden after ${name}`);
   }
+
+  // A real JPEG of the same player (Chromium's own encoder) links; cut short, it is refused as
+  // damaged instead of being linked as its top part, and is linked only when the user asks.
+  const jpeg = Buffer.from(await page.evaluate(async (png) => {
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(png)], { type: "image/png" }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0);
+    const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.92 });
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  }, [...good]));
+  assert.equal(await linkFile(page, bad("whole.jpg", jpeg)), "1", await page.textContent("#status"));
+  assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED);
+  const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.8));
+  assert.equal(await linkFile(page, bad("cut.jpg", cut)), "error", "a truncated JPEG was linked silently");
+  assert.match(await page.textContent("#error-message"), /damaged/);
+  assert.ok(await page.locator("#link-damaged").isVisible(), "no offer to link the damaged photo");
+  await page.evaluate(() => { delete document.body.dataset.linked; });
+  await page.click("#link-damaged");
+  await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
+  const asked = await page.evaluate(() => document.body.dataset.linked);
+  assert.notEqual(asked, "error", `linking what there is failed: ${await page.textContent("#error")}`);
+  assert.equal(await page.locator("#error").isVisible(), false);
   assertSameOrigin(requests, origin);
   await context.close();
+});
+
+test("the file input's tab stop shows a focus ring, and no request goes to the host's favicon", async () => {
+  const { page, context, requests } = await open(`${origin}/?backend=cpu`);
+  let focused = null;
+  for (let i = 0; i < 10 && focused !== "file"; i++) {
+    await page.keyboard.press("Tab");
+    focused = await page.evaluate(() => document.activeElement?.id);
+  }
+  assert.equal(focused, "file", "the file input is not reachable with Tab");
+  const ring = await page.evaluate(() => {
+    const style = getComputedStyle(document.querySelector("#file").closest("label"));
+    return { style: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+  });
+  assert.notEqual(ring.style, "none", "the focused file input shows no focus ring");
+  assert.ok(ring.width >= 2, `a focus ring of ${ring.width}px`);
+  const icon = await page.getAttribute('link[rel~="icon"]', "href");
+  assert.match(icon ?? "", /^data:/, "the page names no icon of its own");
+  assert.ok(!requests.some((r) => /favicon/.test(r.url)), requests.map((r) => r.url).join("\n"));
+  await context.close();
+});
+
+test("without WebGPU the page says so in one plain sentence, the details behind a toggle", async () => {
+  const plain = await chromium.launch({
+    executablePath: "/usr/bin/chromium", args: FLAGS.filter((f) => f !== "--enable-unsafe-webgpu"),
+  });
+  try {
+    const page = await plain.newPage();
+    await page.goto(`${origin}/`);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
+    const summary = await page.textContent("#backend-summary");
+    assert.match(summary, /^Computing on the CPU \(.*\)\. .*WebGPU[^.]*\.$/, summary);
+    assert.doesNotMatch(summary, /requested|noop|vulkan|adapter:/i, summary);
+    // The technical reason is there for who wants it, folded away.
+    assert.ok(await page.locator("#backend-details").isVisible());
+    assert.equal(await page.getAttribute("#backend-details", "open"), null);
+    assert.ok((await page.textContent("#backend-reason")).length > 0);
+    assert.equal(await page.locator("#backend-reason").isVisible(), false);
+    await page.screenshot({ path: committedShot("page-no-webgpu.png") });
+  } finally {
+    await plain.close();
+  }
 });
 
 test("a tampered shard or re-hashed weights are refused with a message and another bundle still works", async () => {
