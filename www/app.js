@@ -1,6 +1,7 @@
-// The page: a thin layer over pkg/photolink.js (wasm-bindgen output). Relative URLs only, so the
-// folder works from any static host and sub-path; no request ever leaves this origin.
-import init, { initBackend, Linker } from "./pkg/photolink.js";
+// The page: it only draws. All compute — downloads, decoding, detection, embedding, search — runs
+// in a worker (remote-linker.js over pkg/photolink.js). Relative URLs only, so the folder works
+// from any static host and sub-path; no request ever leaves this origin.
+import { RemoteLinker } from "./remote-linker.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -46,6 +47,8 @@ function megabytes(n) {
 }
 
 async function loadBundle(entry) {
+  // The previous bundle's worker goes, and its memory with it.
+  linker?.close();
   linker = null;
   delete document.body.dataset.bundle;
   ui.bundle.disabled = true;
@@ -53,7 +56,7 @@ async function loadBundle(entry) {
   ui.progress.value = 0;
   ui.status.textContent = `Loading ${entry.title}…`;
   try {
-    const loaded = await Linker.load(entry.path, {
+    const loaded = await RemoteLinker.load(entry.path, {
       preferCpu,
       onProgress: (p) => {
         ui.progress.max = Math.max(p.totalBytes, 1);
@@ -253,12 +256,6 @@ document.addEventListener("paste", (e) => {
 });
 
 async function main() {
-  try {
-    await init();
-  } catch (e) {
-    ui.status.textContent = `photolink could not start: ${e.message || e}`;
-    return;
-  }
   let bundles = [];
   try {
     const response = await fetch("bundles.json", { cache: "no-cache" });
@@ -267,7 +264,11 @@ async function main() {
   } catch (e) {
     ui.status.textContent = "No knowledge base is published with this page.";
     showError(`${e.message || e}`);
-    showBackend(await initBackend());
+    try {
+      showBackend(await RemoteLinker.initBackend());
+    } catch (e2) {
+      ui.status.textContent = `photolink could not start: ${e2.message || e2}`;
+    }
     return;
   }
   for (const [i, b] of bundles.entries()) {

@@ -1,8 +1,8 @@
 // End-to-end: serve the assembled site on 127.0.0.1, open it in headless Chromium as a user would,
 // link real photos, and check what a user sees — on WebGPU (SwiftShader) and on the CPU backend.
-// Also checks that no request leaves the site's origin, that the photo is never uploaded, that bad
-// inputs give a message while the page keeps working, and that the browser's vectors equal the
-// native CLI's. Inputs come from tools/test.sh through the environment:
+// Also checks that the page's main thread never blocks (a worker computes), that no request
+// leaves the site's origin, that the photo is never uploaded, that bad inputs give a message while
+// the page keeps working, and that the browser's vectors equal the native CLI's. Inputs come from tools/test.sh through the environment:
 //   PHOTOLINK_BIN   the native binary        E2E_SITE  the assembled site (persons bundle first)
 //   E2E_PHOTO       a photo of E2E_EXPECTED  E2E_BUNDLE the persons bundle folder (native side)
 //   E2E_SCREENSHOT  where to save the screenshot (not committed); the committed screenshots beside
@@ -145,9 +145,21 @@ async function open(url) {
   page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), bytes: r.postDataBuffer()?.length ?? 0 }));
   const logs = [];
   page.on("console", (m) => logs.push(m.text()));
+  // Every main-thread task over 50 ms, from the navigation on (the Long Tasks API).
+  await context.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
   await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
   return { page, context, requests, logs };
+}
+
+/** The main thread's long tasks (over 50 ms) since `since` (performance.now() of the page). */
+function longTasks(page, since = 0) {
+  return page.evaluate((t) => window.__longTasks.filter((e) => e.start >= t && e.duration > 50), since);
 }
 
 async function linkFile(page, file) {
@@ -171,14 +183,19 @@ for (const backend of ["webgpu", "cpu"]) {
   test(`a real photo is linked to the right person on ${backend}`, async () => {
     const query = backend === "cpu" ? "?backend=cpu" : "";
     const { page, context, requests } = await open(`${origin}/${query}`);
+    // The worker computes: neither the bundle's download and set-up nor the link below holds
+    // the page's main thread for more than 50 ms at a time.
+    assert.deepEqual(await longTasks(page), [], "long main-thread tasks while the bundle loaded");
     const shown = await page.textContent("#backend");
     if (backend === "webgpu") assert.match(shown, /WebGPU/, `expected WebGPU, page says: ${shown}`);
     else assert.match(shown, /CPU/, `expected the CPU, page says: ${shown}`);
     // The page as loaded, before any photo: which backend is live (committed under docs/).
     await page.screenshot({ path: committedShot(`page-backend-${backend}.png`) });
 
+    const linkStarted = await page.evaluate(() => performance.now());
     const linked = await linkFile(page, PHOTO);
     assert.equal(linked, "1", `expected one face, got ${linked}: ${await page.textContent("#status")}`);
+    assert.deepEqual(await longTasks(page, linkStarted), [], "long main-thread tasks while the photo was linked");
     const top1 = (await page.textContent("#subjects > li h3")).trim();
     assert.equal(top1, EXPECTED);
     assert.equal(await page.locator("#boxes .box").count(), 1);
