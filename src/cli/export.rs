@@ -62,11 +62,19 @@ pub fn run(args: ExportArgs) -> Result<()> {
     match &exported.calibration {
         Some(calibration) => {
             let kept = calibration.rule();
+            let decision = match calibration.shipped() {
+                Some(_) => format!("the bundle keeps the {:?} rule", calibration.kept),
+                None => format!(
+                    "no rule beats refusing every subject (balanced 50.0) by {:.0} points, the \
+                     best being {:.1}: the bundle ships none and answers every subject",
+                    100.0 * abstention::MIN_GAIN_OVER_ABSTAINING,
+                    100.0 * kept.calibration.balanced_accuracy()
+                ),
+            };
             println!(
                 "export: abstention calibrated on {} dev mentions, each linked known and unknown \
-                 (its entity left out); the bundle keeps the {:?} rule:\n{}",
+                 (its entity left out); {decision}:\n{}",
                 kept.calibration.mentions,
-                calibration.kept,
                 abstention::markdown(calibration, None)
             );
         }

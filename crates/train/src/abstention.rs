@@ -129,6 +129,11 @@ pub struct Calibration {
     pub kept: RuleKind,
 }
 
+/// How far above 0.5, the balanced accuracy of answering "not in this knowledge base" to every
+/// subject, the kept rule must score on the split to be shipped: a rule at chance level would
+/// hide most right answers and tell the user nothing.
+pub const MIN_GAIN_OVER_ABSTAINING: f64 = 0.05;
+
 impl Calibration {
     /// The kept rule.
     pub fn rule(&self) -> Abstention {
@@ -137,6 +142,13 @@ impl Calibration {
             .find(|(kind, _)| *kind == self.kept)
             .map(|(_, rule)| *rule)
             .expect("the kept kind is one of the rules")
+    }
+
+    /// The kept rule, when it tells known subjects from unknown ones better than refusing them all
+    /// does by [`MIN_GAIN_OVER_ABSTAINING`]; `None`: the bundle answers every subject.
+    pub fn shipped(&self) -> Option<Abstention> {
+        let rule = self.rule();
+        (rule.calibration.balanced_accuracy() >= 0.5 + MIN_GAIN_OVER_ABSTAINING).then_some(rule)
     }
 }
 
@@ -245,10 +257,10 @@ pub fn markdown(calibration: &Calibration, other: Option<(&str, &[OpenSetFigures
     );
     let row = |kind: RuleKind, rule: &Abstention, split: &str, f: &OpenSetFigures| {
         let bound = |b: Option<f32>| b.map_or("—".into(), |v| format!("{v:.3}"));
-        let kept = if kind == calibration.kept {
-            " (kept)"
-        } else {
-            ""
+        let kept = match (kind == calibration.kept, calibration.shipped().is_some()) {
+            (true, true) => " (kept)",
+            (true, false) => " (best; not shipped)",
+            (false, _) => "",
         };
         format!(
             "| {kind:?}{kept} | score ≥ {}, margin ≥ {} | {split} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
@@ -302,6 +314,7 @@ mod tests {
         assert_eq!((f.answered_right, f.unknown_abstained), (1.0, 1.0), "{c:?}");
         assert_eq!(f.abstention_precision, 1.0);
         assert_eq!(c.kept, RuleKind::Score, "ties keep the simpler rule");
+        assert_eq!(c.shipped(), Some(kept));
         // The kept threshold lies between the unknown best scores (cos 1.4 at most) and the
         // known ones (cos 0.1 at least).
         let t = kept.min_score.unwrap();
@@ -331,5 +344,17 @@ mod tests {
         assert!(calibrate(&[], &[], &kb, 2).is_none());
         let table = markdown(&c, None);
         assert_eq!(table.lines().count(), 2 + 3, "{table}");
+    }
+
+    #[test]
+    fn a_rule_no_better_than_refusing_everyone_is_not_shipped() {
+        // Every known subject's best match is the wrong entity: no threshold answers anything
+        // right, so the best a rule can do is refuse all (balanced accuracy 0.5).
+        let kb = at(&[0.0, 0.2]);
+        let c = calibrate(&at(&[0.25, 0.3, 0.35]), &[0, 0, 0], &kb, 2).unwrap();
+        let f = c.rule().calibration;
+        assert_eq!((f.acc1, f.answered_right), (0.0, 0.0));
+        assert!(f.balanced_accuracy() <= 0.5, "{f:?}");
+        assert_eq!(c.shipped(), None);
     }
 }

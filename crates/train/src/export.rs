@@ -224,7 +224,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
             weight: options.reference_weight.get(),
             entities: fused,
         }),
-        abstention: calibration.as_ref().map(Calibration::rule),
+        abstention: calibration.as_ref().and_then(Calibration::shipped),
     };
     writer.add_file(
         Role::LinkerConfig,

@@ -27,9 +27,10 @@ pub struct LinkerConfig {
     /// vector is its entity's text alone. (Optional, so files without it stay version 1.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<ReferenceFusion>,
-    /// When a subject is answered "not in this knowledge base"; absent: every subject gets its
-    /// best matches. (Optional, as `references`.)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When a subject is answered "not in this knowledge base"; `null` or absent (bundles older
+    /// than abstention): every subject gets its best matches. Written even when `null`, so that a
+    /// bundle says it was calibrated and found no rule worth shipping.
+    #[serde(default)]
     pub abstention: Option<Abstention>,
 }
 
