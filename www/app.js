@@ -2,6 +2,7 @@
 // in a worker (remote-linker.js over pkg/photolink.js). Relative URLs only, so the folder works
 // from any static host and sub-path; no request ever leaves this origin.
 import { RemoteLinker } from "./remote-linker.js";
+import { toCsv, toJson } from "./batch-results.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -10,6 +11,8 @@ const ui = {
   backendReason: $("backend-reason"), drop: $("drop"), file: $("file"), error: $("error"),
   errorMessage: $("error-message"), linkDamaged: $("link-damaged"), result: $("result"),
   photo: $("photo"), boxes: $("boxes"), drawing: $("drawing"), subjects: $("subjects"), stage: $("stage"),
+  batch: $("batch"), batchProgress: $("batch-progress"), batchRows: document.querySelector("#batch-table tbody"),
+  downloadJson: $("download-json"), downloadCsv: $("download-csv"),
 };
 
 let linker = null;
@@ -19,6 +22,10 @@ const preferCpu = new URLSearchParams(location.search).get("backend") === "cpu";
 // For developers and tests: the live linker, from the console.
 window.photolink = { get linker() { return linker; } };
 let current = null; // { bytes, url, acceptDamaged }
+// The photos of the last drop, in order: { file, subjects } or { file, error }.
+let batch = [];
+let batchTitle = "";
+let batchRunning = false;
 
 /** Shows `message` (empty: hides it); `damaged` offers to link what there is of a cut-off JPEG. */
 function showError(message, { damaged = false } = {}) {
@@ -151,8 +158,10 @@ function matchList(matches) {
   return list;
 }
 
+/** Links `bytes` and shows the result; resolves to `{ subjects }` or `{ error }` (`null`: no
+ * linker yet, or one link already running). */
 async function link(bytes, { box, acceptDamaged = false } = {}) {
-  if (!linker || busy) return;
+  if (!linker || busy) return null;
   busy = true;
   showError("");
   ui.status.textContent = "Linking…";
@@ -171,6 +180,7 @@ async function link(bytes, { box, acceptDamaged = false } = {}) {
       : "Not in this knowledge base: no face found in this photo. Drag a box around a person to link them anyway.";
     document.body.dataset.linked = String(subjects.length);
     showBackend(linker.backend());
+    return { subjects };
   } catch (e) {
     const damaged = e.name === "DamagedPhotoError";
     ui.status.textContent = damaged ? "This photo is damaged." : "This photo could not be linked.";
@@ -178,13 +188,14 @@ async function link(bytes, { box, acceptDamaged = false } = {}) {
     // Nothing to show but the message (no broken-image icon), except what there is of a damaged photo.
     if (!damaged) ui.result.hidden = true;
     document.body.dataset.linked = "error";
+    return { error: { name: e.name || "Error", message: `${e.message || e}` } };
   } finally {
     busy = false;
   }
 }
 
+/** Shows `file` and links it: the outcome of `link`. */
 async function takeFile(file) {
-  if (!file) return;
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (current) URL.revokeObjectURL(current.url);
   current = { bytes, url: URL.createObjectURL(file) };
@@ -194,8 +205,87 @@ async function takeFile(file) {
   ui.subjects.replaceChildren();
   ui.photo.src = current.url;
   // The photo element may fail to show a broken file; the linker explains why in words.
-  await link(bytes);
+  return link(bytes);
 }
+
+/** Links the photos of one drop or pick one after another, listing each one's outcome. */
+async function takeFiles(files) {
+  files = [...files].filter(Boolean);
+  if (!files.length) return;
+  if (batchRunning || !linker) {
+    ui.status.textContent = batchRunning
+      ? "Still linking the previous photos: drop these again when it is done."
+      : "The knowledge base is still loading: drop the photos again when it is ready.";
+    return;
+  }
+  batchRunning = true;
+  delete document.body.dataset.batch;
+  batch = [];
+  batchTitle = linker.info().title;
+  ui.batchRows.replaceChildren();
+  ui.batch.hidden = false;
+  try {
+    for (const [i, file] of files.entries()) {
+      ui.batchProgress.textContent = `Linking photo ${i + 1} of ${files.length}: ${file.name}`;
+      const outcome = (await takeFile(file)) ?? { error: { name: "Error", message: "not linked: the linker was busy" } };
+      const record = { file: file.name, ...outcome };
+      batch.push(record);
+      ui.batchRows.append(batchRow(record, file));
+    }
+    const failed = batch.filter((p) => p.error).length;
+    const summary = `${files.length - failed} of ${files.length} photo${files.length > 1 ? "s" : ""} linked` +
+      (failed ? `; ${failed} could not be (its row says why)` : "") + ".";
+    ui.batchProgress.textContent = summary;
+    // With several photos the list tells each one's outcome; the banner is not the last one's.
+    if (files.length > 1) {
+      showError("");
+      ui.status.textContent = `${summary} Pick a photo in the list to see it.`;
+    }
+  } finally {
+    batchRunning = false;
+    document.body.dataset.batch = String(batch.length);
+  }
+}
+
+/** A row of the drop's list: the file (a button that shows it again) and who or what is in it. */
+function batchRow({ file, subjects, error }, source) {
+  const row = document.createElement("tr");
+  const name = document.createElement("td");
+  const show = document.createElement("button");
+  show.type = "button";
+  show.className = "show-photo";
+  show.textContent = file;
+  show.addEventListener("click", () => { if (!batchRunning) takeFile(source); });
+  name.append(show);
+  const answer = document.createElement("td");
+  if (error) {
+    row.dataset.outcome = "error";
+    answer.textContent = error.message;
+  } else if (!subjects.length) {
+    row.dataset.outcome = "unknown";
+    answer.textContent = "no subject found";
+  } else {
+    row.dataset.outcome = subjects.every((s) => s.known) ? "known" : subjects.some((s) => s.known) ? "some" : "unknown";
+    answer.textContent = subjects
+      .map((s, i) => `${i + 1}. ${s.known ? `${s.matches[0].name} (${s.matches[0].score.toFixed(3)})` : "not in this knowledge base"}`)
+      .join("; ");
+  }
+  row.append(name, answer);
+  return row;
+}
+
+/** Hands `text` to the browser as a download named `name`. */
+function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+ui.downloadJson.addEventListener("click", () =>
+  download("photolink-results.json", "application/json", toJson(batchTitle, batch)));
+ui.downloadCsv.addEventListener("click", () => download("photolink-results.csv", "text/csv", toCsv(batch)));
 
 // Drawing a box by hand: drag on the photo.
 let dragStart = null;
@@ -237,7 +327,7 @@ ui.linkDamaged.addEventListener("click", () => {
   link(current.bytes, { acceptDamaged: true });
 });
 
-ui.file.addEventListener("change", () => takeFile(ui.file.files[0]));
+ui.file.addEventListener("change", () => takeFiles(ui.file.files));
 ui.drop.addEventListener("keydown", (e) => {
   if (e.key === "Enter" || e.key === " ") { e.preventDefault(); ui.file.click(); }
 });
@@ -248,11 +338,11 @@ ui.drop.addEventListener("dragleave", () => ui.drop.classList.remove("over"));
 ui.drop.addEventListener("drop", (e) => {
   e.preventDefault();
   ui.drop.classList.remove("over");
-  takeFile(e.dataTransfer.files[0]);
+  takeFiles(e.dataTransfer.files);
 });
 document.addEventListener("paste", (e) => {
   const item = [...(e.clipboardData?.items || [])].find((i) => i.type.startsWith("image/"));
-  if (item) takeFile(item.getAsFile());
+  if (item) takeFiles([item.getAsFile()]);
 });
 
 async function main() {

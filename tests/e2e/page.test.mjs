@@ -298,6 +298,65 @@ test("a face in no KB entry, and a photo without a face, are answered \"not in t
   await context.close();
 });
 
+test("several photos in one drop are linked in turn, listed, and downloaded as JSON and CSV", async () => {
+  const { page, context, requests } = await open(`${origin}/?backend=cpu`);
+  const text = join(scratch, "notes.jpg");
+  writeFileSync(text, "not a photo\n");
+  const files = [PHOTO, GROUP_PHOTO, EMOJI_PHOTO, text];
+  const names = files.map((f) => f.split("/").pop());
+  await page.evaluate(() => { delete document.body.dataset.batch; });
+  await page.setInputFiles("#file", files);
+  // The count moves while they are linked one after another.
+  await page.waitForFunction(() => /^Linking photo [2-4] of 4/.test(document.querySelector("#batch-progress").textContent),
+    null, { timeout: 300_000 });
+  await page.waitForSelector("body[data-batch]", { timeout: 300_000 });
+  assert.equal(await page.textContent("#batch-progress"), "3 of 4 photos linked; 1 could not be (its row says why).");
+  assert.equal(await page.locator("#error").isVisible(), false, "the list, not the banner, tells the last photo's error");
+  const rows = page.locator("#batch-table tbody tr");
+  assert.equal(await rows.count(), 4);
+  for (const [i, name] of names.entries()) assert.equal(await rows.nth(i).locator("td").first().textContent(), name);
+  assert.match(await rows.nth(0).textContent(), new RegExp(`1\\. ${EXPECTED} \\(0\\.\\d{3}\\)`));
+  assert.equal((await rows.nth(1).textContent()).match(/\d\. /g).length, 4, "four faces in the group photo");
+  assert.equal(await rows.nth(2).getAttribute("data-outcome"), "unknown");
+  assert.equal(await rows.nth(3).getAttribute("data-outcome"), "error");
+  assert.match(await rows.nth(3).textContent(), /not a JPEG, PNG or WebP/);
+
+  const take = async (button) => {
+    const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+    return { name: file.suggestedFilename(), text: readFileSync(await file.path(), "utf8") };
+  };
+  const json = await take("#download-json");
+  assert.equal(json.name, "photolink-results.json");
+  const report = JSON.parse(json.text);
+  assert.equal(report.knowledgeBase, "Basketball players");
+  assert.deepEqual(report.photos.map((p) => p.file), names);
+  assert.equal(report.photos[0].subjects.length, 1);
+  assert.equal(report.photos[0].subjects[0].matches[0].name, EXPECTED);
+  assert.equal(report.photos[0].subjects[0].known, true);
+  assert.ok(report.photos[0].subjects[0].matches.length >= 1);
+  assert.deepEqual(Object.keys(report.photos[0].subjects[0].box).sort(), ["x1", "x2", "y1", "y2"]);
+  assert.equal(report.photos[1].subjects.length, 4);
+  assert.deepEqual(report.photos[2].subjects, []);
+  assert.match(report.photos[3].error.message, /not a JPEG, PNG or WebP/);
+  const csv = await take("#download-csv");
+  assert.equal(csv.name, "photolink-results.csv");
+  const lines = csv.text.trimEnd().split("\r\n");
+  assert.equal(lines[0], "file,subject,x1,y1,x2,y2,known,id,name,description,url,score,error");
+  assert.equal(lines.length, 1 + 1 + 4 + 1 + 1, csv.text);
+  assert.ok(lines[1].startsWith(`${names[0]},1,`) && lines[1].includes(`,true,`) && lines[1].includes(EXPECTED), lines[1]);
+  assert.match(lines.at(-1), /^notes\.jpg,(,){11}/);
+  // A photo of the list is shown again when picked.
+  await page.evaluate(() => { delete document.body.dataset.linked; });
+  await rows.nth(1).locator("button").click();
+  await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.linked), "4");
+  assert.equal(await page.locator("#boxes .box").count(), 4);
+  await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
+  await page.screenshot({ path: committedShot("page-batch.png"), fullPage: true });
+  assertSameOrigin(requests, origin);
+  await context.close();
+});
+
 test("bad photos give a message and the page keeps working", async () => {
   const { page, context, requests } = await open(`${origin}/?backend=cpu`);
   const bad = (name, bytes) => { const p = join(scratch, name); writeFileSync(p, bytes); return p; };
