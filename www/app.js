@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   bundle: $("bundle"), bundleInfo: $("bundle-info"), progress: $("progress"), status: $("status"),
   backend: $("backend"), backendSummary: $("backend-summary"), backendDetails: $("backend-details"),
-  backendReason: $("backend-reason"), drop: $("drop"), file: $("file"), error: $("error"),
+  backendReason: $("backend-reason"), backendChoice: $("backend-choice"), drop: $("drop"), file: $("file"), error: $("error"),
   errorMessage: $("error-message"), linkDamaged: $("link-damaged"), result: $("result"),
   photo: $("photo"), boxes: $("boxes"), drawing: $("drawing"), subjects: $("subjects"), stage: $("stage"),
   batch: $("batch"), batchProgress: $("batch-progress"), batchRows: document.querySelector("#batch-table tbody"),
@@ -17,8 +17,10 @@ const ui = {
 
 let linker = null;
 let busy = false;
-// `?backend=cpu` runs on the CPU even where WebGPU exists (for comparisons and tests).
-const preferCpu = new URLSearchParams(location.search).get("backend") === "cpu";
+// Which backend computes: the faster one by default; `?backend=cpu|gpu` or the control asks for one.
+const asked = new URLSearchParams(location.search).get("backend");
+ui.backendChoice.value = ["cpu", "gpu"].includes(asked) ? asked : "auto";
+let bundleOnShow = null;
 // For developers and tests: the live linker, from the console.
 window.photolink = { get linker() { return linker; } };
 let current = null; // { bytes, url, acceptDamaged }
@@ -34,10 +36,26 @@ function showError(message, { damaged = false } = {}) {
   ui.linkDamaged.hidden = !damaged;
 }
 
-/** One plain sentence on what computes; a fallback's technical reason only behind "Why". */
-function showBackend(info) {
+const milliseconds = (ms) => `${Math.round(ms).toLocaleString("en")} ms`;
+
+/** One plain sentence on what computes and how fast (`timing`: the warm-up at load); a fallback's
+ * technical reason only behind "Why". */
+function showBackend(info, timing) {
   const what = info.kind === "gpu" ? `WebGPU — ${info.adapter || "adapter"}` : `the CPU (${info.adapter})`;
   let summary = `Computing on ${what}.`;
+  if (timing) {
+    const mine = info.kind === "gpu" ? timing.gpuMs : timing.cpuMs;
+    const other = info.kind === "gpu" ? timing.cpuMs : timing.gpuMs;
+    if (timing.chosenBy === "measured") {
+      summary = `Computing on ${what}, the faster here: ${milliseconds(mine)} a photo, against ` +
+        `${milliseconds(other)} on ${info.kind === "gpu" ? "the CPU" : "WebGPU"} (measured at load).`;
+    } else if (mine != null) {
+      summary = `Computing on ${what}${timing.chosenBy === "asked" ? ", as chosen" : ""}: ${milliseconds(mine)} a photo.`;
+    }
+    ui.backend.dataset.chosenBy = timing.chosenBy;
+    ui.backend.dataset.gpuMs = timing.gpuMs ?? "";
+    ui.backend.dataset.cpuMs = timing.cpuMs ?? "";
+  }
   if (info.fallback_reason) {
     summary += "gpu" in navigator
       ? " WebGPU is offered by this browser but could not be used."
@@ -54,17 +72,20 @@ function megabytes(n) {
 }
 
 async function loadBundle(entry) {
+  bundleOnShow = entry;
+  // For tests and profiles: where the page's own work on a bundle begins.
+  performance.mark("photolink:bundle-load");
   // The previous bundle's worker goes, and its memory with it.
   linker?.close();
   linker = null;
   delete document.body.dataset.bundle;
-  ui.bundle.disabled = true;
+  ui.bundle.disabled = ui.backendChoice.disabled = true;
   ui.progress.hidden = false;
   ui.progress.value = 0;
   ui.status.textContent = `Loading ${entry.title}…`;
   try {
     const loaded = await RemoteLinker.load(entry.path, {
-      preferCpu,
+      backend: ui.backendChoice.value,
       onProgress: (p) => {
         ui.progress.max = Math.max(p.totalBytes, 1);
         ui.progress.value = p.loadedBytes;
@@ -74,7 +95,7 @@ async function loadBundle(entry) {
     });
     linker = loaded;
     const info = linker.info();
-    showBackend(info.backend);
+    showBackend(info.backend, info.backendTiming);
     ui.bundleInfo.textContent = `${info.entities} entities` + (info.faces ? ", faces are found automatically" : "");
     ui.status.textContent = `Ready: drop a photo to link it against ${info.title}.`;
     document.body.dataset.ready = "true";
@@ -86,7 +107,7 @@ async function loadBundle(entry) {
     showError(`${e.message || e}`);
   } finally {
     ui.progress.hidden = true;
-    ui.bundle.disabled = false;
+    ui.bundle.disabled = ui.backendChoice.disabled = false;
   }
 }
 
@@ -179,7 +200,7 @@ async function link(bytes, { box, acceptDamaged = false } = {}) {
       // A person KB links faces: a photo without one shows no one it knows.
       : "Not in this knowledge base: no face found in this photo. Drag a box around a person to link them anyway.";
     document.body.dataset.linked = String(subjects.length);
-    showBackend(linker.backend());
+    showBackend(linker.backend(), linker.info().backendTiming);
     return { subjects };
   } catch (e) {
     const damaged = e.name === "DamagedPhotoError";
@@ -368,6 +389,8 @@ async function main() {
     ui.bundle.append(option);
   }
   ui.bundle.addEventListener("change", () => loadBundle(bundles[Number(ui.bundle.value)]));
+  // Another backend: the bundle on show is loaded again on it.
+  ui.backendChoice.addEventListener("change", () => { if (bundleOnShow) loadBundle(bundleOnShow); });
   if (bundles.length) await loadBundle(bundles[0]);
 }
 

@@ -82,7 +82,7 @@ async function once(origin, config) {
     page.on("requestfinished", (r) => pending.push(r.sizes().then((s) => { bytes += s.responseBodySize; }).catch(() => {})));
     const photoUrl = `${origin}/bench/${photoName}`;
     if (config.tool === "photolink") {
-      await page.goto(`${origin}/${config.backend === "cpu" ? "?backend=cpu" : ""}`);
+      await page.goto(`${origin}/?backend=${config.backend === "cpu" ? "cpu" : "gpu"}`);
       await page.waitForSelector("body[data-ready=true]", { timeout: 600_000 });
       const shown = await page.textContent("#backend");
       const r = await page.evaluate(async ({ photoUrl, box, warm }) => {

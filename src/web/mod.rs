@@ -4,10 +4,12 @@
 //! (wasm-bindgen, js-sys, web-sys) is here. Values cross the boundary with serde-wasm-bindgen.
 
 mod adapter;
+mod backend;
 mod fetch;
 
 use std::rc::Rc;
 
+use backend::{BackendRequest, BackendTiming, working_backend};
 use photolink_core::backend::{BackendInfo, BackendKind, Compute, GpuUnavailable};
 use photolink_core::linker::{self, LinkOptions, Linker};
 use photolink_core::photo::{BoundingBox, DecodeLimits, Photo, PhotoError, decode};
@@ -30,30 +32,25 @@ pub async fn init_backend() -> Result<JsValue, JsError> {
     )?)
 }
 
-/// The GPU if it comes up and computes correctly, else the CPU with the reason recorded.
-async fn working_backend(prefer_cpu: bool) -> Compute {
-    if prefer_cpu {
-        return Compute::cpu();
-    }
-    let mut compute = Compute::gpu_or_cpu_async().await;
-    if compute.info.kind == BackendKind::Gpu {
-        // wgpu fills only the description from the browser's GPUAdapterInfo; vendor and
-        // architecture are what tell SwiftShader from a real GPU.
-        compute.info.adapter = adapter::label(&compute.info.adapter).await;
-    }
-    match compute.self_check().await {
-        Ok(()) => compute,
-        Err(failure) => Compute::cpu_because(&GpuUnavailable(failure)),
-    }
-}
-
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct LoadOptions {
-    /// Use the CPU backend even when WebGPU is available.
+    /// `"auto"` (the faster, measured at load), `"gpu"` or `"cpu"`.
+    backend: BackendRequest,
+    /// Older spelling of `backend: "cpu"`.
     prefer_cpu: bool,
     /// Download the full-precision weights (twice the bytes) instead of half precision.
     full_precision: bool,
+}
+
+impl LoadOptions {
+    fn backend(&self) -> BackendRequest {
+        if self.prefer_cpu {
+            BackendRequest::Cpu
+        } else {
+            self.backend
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -112,6 +109,7 @@ struct BundleInfo<'a> {
     faces: bool,
     image_tower: &'a str,
     backend: &'a BackendInfo,
+    backend_timing: &'a BackendTiming,
 }
 
 /// A subject and its vector, as `Linker.embed` returns it.
@@ -128,6 +126,7 @@ struct EmbeddedSubject {
 #[wasm_bindgen(js_name = Linker)]
 pub struct WebLinker {
     inner: Option<Linker>,
+    timing: BackendTiming,
 }
 
 fn error(message: impl std::fmt::Display) -> JsError {
@@ -148,8 +147,10 @@ fn photo_error(e: PhotoError) -> JsValue {
 impl WebLinker {
     /// Downloads and verifies the bundle at `bundleUrl` (its folder, with `manifest.json`):
     /// weights, then the KB shards, each added to the search as it arrives. `options`:
-    /// `{ onProgress(p), preferCpu, fullPrecision }`; `p` is
-    /// `{ phase, loadedBytes, totalBytes, entities }`. A second visit is served from the Cache API.
+    /// `{ onProgress(p), backend, fullPrecision }`; `p` is
+    /// `{ phase, loadedBytes, totalBytes, entities }`. `backend`: `"auto"` (default: where WebGPU
+    /// comes up, a warm-up photo is linked on it and on the CPU and the faster is kept), `"gpu"` or
+    /// `"cpu"`. A second visit is served from the Cache API.
     pub async fn load(bundle_url: String, options: JsValue) -> Result<WebLinker, JsError> {
         let on_progress = js_sys::Reflect::get(&options, &"onProgress".into())
             .ok()
@@ -161,7 +162,8 @@ impl WebLinker {
         };
         let progress = Rc::new(fetch::Progress::new(on_progress));
         let mut transport = fetch::HttpBundle::new(bundle_url, progress.clone());
-        let compute = working_backend(opts.prefer_cpu).await;
+        let request = opts.backend();
+        let compute = working_backend(request == BackendRequest::Cpu).await;
         let precision = if opts.full_precision {
             Precision::F32
         } else {
@@ -172,8 +174,13 @@ impl WebLinker {
         })
         .await
         .map_err(error)?;
+        progress.report("timing the backends");
+        let (inner, timing) = backend::choose(inner, request).await.map_err(error)?;
         progress.report("ready");
-        Ok(WebLinker { inner: Some(inner) })
+        Ok(WebLinker {
+            inner: Some(inner),
+            timing,
+        })
     }
 
     /// Links the subjects of a photo (its file's bytes): `options`
@@ -243,7 +250,8 @@ impl WebLinker {
         inner.embed_pixels(pixels).await.map_err(error)
     }
 
-    /// What runs and what was loaded: `{ title, entities, dim, faces, imageTower, backend }`.
+    /// What runs and what was loaded: `{ title, entities, dim, faces, imageTower, backend,
+    /// backendTiming: { chosenBy, gpuMs, cpuMs } }`.
     pub fn info(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         let config = inner.config();
@@ -254,6 +262,7 @@ impl WebLinker {
             faces: config.faces,
             image_tower: config.image_tower.name(),
             backend: &inner.compute().info,
+            backend_timing: &self.timing,
         })?)
     }
 

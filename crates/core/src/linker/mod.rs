@@ -214,10 +214,26 @@ impl Linker {
 
     /// The same bundle rebuilt on another backend (after a GPU failure, say), keeping its shards.
     pub fn rebuild(self, compute: Compute) -> Result<Self, LinkError> {
-        let mut fresh = Linker::new(compute, self.manifest, self.config, self.weights)?;
-        fresh.shards = self.shards;
-        fresh.metadata = self.metadata;
-        Ok(fresh)
+        Ok(self.networks_on(compute)?.with_shards_of(self))
+    }
+
+    /// This bundle's networks built on another backend, with no shard searchable yet: for timing
+    /// a backend before switching to it ([`Linker::with_shards_of`] then moves the shards over).
+    pub fn networks_on(&self, compute: Compute) -> Result<Self, LinkError> {
+        Linker::new(
+            compute,
+            self.manifest.clone(),
+            self.config.clone(),
+            self.weights.clone(),
+        )
+    }
+
+    /// This linker with the shards of `other`, a linker of the same bundle, instead of its own.
+    pub fn with_shards_of(mut self, other: Linker) -> Self {
+        debug_assert_eq!(self.manifest, other.manifest, "shards of another bundle");
+        self.shards = other.shards;
+        self.metadata = other.metadata;
+        self
     }
 
     /// Adds a verified shard and its metadata (in any order; each once).
