@@ -25,5 +25,16 @@ if [ ! -f "$cached" ]; then
     mv "$cached.tmp" "$cached"
 fi
 cp "$cached" "$bindgen_out"
+# pkg/ as a package other sites can use: its README and a package.json of the crate's version.
+cp web-package/README.md pkg.tmp/README.md
+node -e '
+const fs = require("fs");
+const cargo = fs.readFileSync("Cargo.toml", "utf8");
+const field = (k) => cargo.match(new RegExp(`^${k} = "([^"]*)"`, "m"))[1];
+fs.writeFileSync("pkg.tmp/package.json", JSON.stringify({
+  name: "photolink", version: field("version"), description: field("description"),
+  license: field("license"), type: "module", main: "photolink.js", types: "photolink.d.ts",
+  files: ["photolink.js", "photolink_bg.wasm", "photolink.d.ts", "photolink_bg.wasm.d.ts", "README.md"],
+}, null, 2) + "\n");'
 rm -rf pkg && mv pkg.tmp pkg
 echo "build-web: pkg/ ready ($(du -h pkg/photolink_bg.wasm | cut -f1) wasm, $(gzip -9c pkg/photolink_bg.wasm | wc -c | numfmt --to=iec) gzipped)"

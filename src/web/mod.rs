@@ -6,6 +6,7 @@
 mod adapter;
 mod backend;
 mod fetch;
+mod typescript;
 
 use std::rc::Rc;
 
@@ -25,7 +26,7 @@ pub fn start() {
 
 /// Brings up the backend the page will compute on — WebGPU when the browser offers a working adapter,
 /// else the CPU — and describes it (`{kind, api, adapter, fallback_reason}`).
-#[wasm_bindgen(js_name = initBackend)]
+#[wasm_bindgen(js_name = initBackend, unchecked_return_type = "BackendInfo")]
 pub async fn init_backend() -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(
         &working_backend(false).await.info,
@@ -71,14 +72,14 @@ fn default_k() -> usize {
 
 impl LinkRequest {
     /// The options of `link` or `embed` (`what`, for the error); absent options mean the defaults.
-    fn parse(options: JsValue, what: &str) -> Result<Self, JsError> {
-        if options.is_undefined() || options.is_null() {
+    fn parse(options: Option<JsValue>, what: &str) -> Result<Self, JsError> {
+        let Some(options) = options.filter(|o| !o.is_null() && !o.is_undefined()) else {
             return Ok(Self {
                 k: default_k(),
                 bbox: None,
                 accept_damaged: false,
             });
-        }
+        };
         serde_wasm_bindgen::from_value(options).map_err(|e| error(format!("{what} options: {e}")))
     }
 
@@ -151,14 +152,20 @@ impl WebLinker {
     /// `{ phase, loadedBytes, totalBytes, entities }`. `backend`: `"auto"` (default: where WebGPU
     /// comes up, a warm-up photo is linked on it and on the CPU and the faster is kept), `"gpu"` or
     /// `"cpu"`. A second visit is served from the Cache API.
-    pub async fn load(bundle_url: String, options: JsValue) -> Result<WebLinker, JsError> {
-        let on_progress = js_sys::Reflect::get(&options, &"onProgress".into())
-            .ok()
+    pub async fn load(
+        bundle_url: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<JsValue>,
+    ) -> Result<WebLinker, JsError> {
+        let options = options.filter(|o| !o.is_null() && !o.is_undefined());
+        let on_progress = options
+            .as_ref()
+            .and_then(|o| js_sys::Reflect::get(o, &"onProgress".into()).ok())
             .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        let opts: LoadOptions = if options.is_undefined() || options.is_null() {
-            LoadOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).unwrap_or_default()
+        // A misspelt backend is an error that names it, not a silent default.
+        let opts: LoadOptions = match options {
+            None => LoadOptions::default(),
+            Some(o) => serde_wasm_bindgen::from_value(o)
+                .map_err(|e| error(format!("Linker.load options: {e}")))?,
         };
         let progress = Rc::new(fetch::Progress::new(on_progress));
         let mut transport = fetch::HttpBundle::new(bundle_url, progress.clone());
@@ -188,7 +195,12 @@ impl WebLinker {
     /// `[{ box, detectionScore, matches: [{ id, name, description, url, score }] }]`, faces in
     /// reading order. A JPEG that stops early rejects with a `DamagedPhotoError` unless
     /// `acceptDamaged` is set. A GPU failure switches this linker to the CPU and retries once.
-    pub async fn link(&mut self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Subject[]")]
+    pub async fn link(
+        &mut self,
+        image: Vec<u8>,
+        #[wasm_bindgen(unchecked_optional_param_type = "LinkOptions")] options: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
         let request = LinkRequest::parse(options, "link")?;
         let photo = request.decode(&image)?;
         let options = LinkOptions {
@@ -219,7 +231,12 @@ impl WebLinker {
     /// The unit vectors the linker would search with, for each subject of the photo (the same
     /// `options` as `link`): `[{ box, detectionScore, vector }]`. For checking the browser against
     /// the native `photolink link --vectors`.
-    pub async fn embed(&self, image: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "EmbeddedSubject[]")]
+    pub async fn embed(
+        &self,
+        image: Vec<u8>,
+        #[wasm_bindgen(unchecked_optional_param_type = "LinkOptions")] options: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
         let request = LinkRequest::parse(options, "embed")?;
         let photo = request.decode(&image)?;
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
@@ -252,6 +269,7 @@ impl WebLinker {
 
     /// What runs and what was loaded: `{ title, entities, dim, faces, imageTower, backend,
     /// backendTiming: { chosenBy, gpuMs, cpuMs } }`.
+    #[wasm_bindgen(unchecked_return_type = "BundleInfo")]
     pub fn info(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         let config = inner.config();
@@ -267,6 +285,7 @@ impl WebLinker {
     }
 
     /// Which backend computes: `{ kind, api, adapter, fallback_reason }`.
+    #[wasm_bindgen(unchecked_return_type = "BackendInfo")]
     pub fn backend(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         Ok(serde_wasm_bindgen::to_value(&inner.compute().info)?)

@@ -252,6 +252,18 @@ test("the backend is chosen by timing at load, and the user's choice overrides i
     assert.match(await page.textContent("#backend-summary"), label);
     assert.equal((await page.textContent("#subjects > li h3")).trim(), EXPECTED, "the photo on show, linked again");
   }
+  // An option misspelt by a caller of the package is refused by name, not silently ignored.
+  const refused = await page.evaluate(async () => {
+    const photolink = await import("./pkg/photolink.js");
+    await photolink.default();
+    try {
+      await photolink.Linker.load("bundles/persons/", { backend: "fastest" });
+      return "accepted";
+    } catch (e) {
+      return e.message;
+    }
+  });
+  assert.match(refused, /Linker\.load options: .*fastest/, refused);
   assertSameOrigin(requests, origin);
   await context.close();
 });
@@ -371,6 +383,15 @@ test("several photos in one drop are linked in turn, listed, and downloaded as J
   assert.equal(report.photos[0].subjects[0].known, true);
   assert.ok(report.photos[0].subjects[0].matches.length >= 1);
   assert.deepEqual(Object.keys(report.photos[0].subjects[0].box).sort(), ["x1", "x2", "y1", "y2"]);
+  // The fields photolink.d.ts declares (Subject, Match), and no other.
+  for (const s of report.photos[1].subjects) {
+    assert.deepEqual(Object.keys(s).filter((k) => !["box", "detection_score", "known", "matches"].includes(k)), []);
+    assert.equal(typeof s.known, "boolean");
+    for (const m of s.matches) {
+      assert.deepEqual(Object.keys(m).filter((k) => !["id", "name", "description", "url", "score"].includes(k)), []);
+      assert.equal(typeof m.score, "number");
+    }
+  }
   assert.equal(report.photos[1].subjects.length, 4);
   assert.deepEqual(report.photos[2].subjects, []);
   assert.match(report.photos[3].error.message, /not a JPEG, PNG or WebP/);
