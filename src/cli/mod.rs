@@ -8,6 +8,7 @@ mod data;
 mod eval;
 mod export;
 mod link;
+mod precompress;
 mod serve;
 mod site;
 mod train;

@@ -1,13 +1,17 @@
 //! Serving a static site folder on the loopback interface, so the page can be opened in a browser
 //! exactly as a static host would deliver it: files only, no server logic, correct MIME types (browsers
-//! refuse to compile `.wasm` served as anything but `application/wasm`).
+//! refuse to compile `.wasm` served as anything but `application/wasm`), and the precompressed
+//! `.br` / `.gz` sibling of a file to a browser whose `Accept-Encoding` takes it, as a static host
+//! configured for them does.
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use tiny_http::{Header, Response, Server};
+use tiny_http::{Header, Request, Response, Server};
+
+use super::precompress::Encoding;
 
 /// `photolink serve`: serves `dir` on `127.0.0.1:port` until the process is stopped.
 pub fn run(dir: &Path, port: u16) -> Result<()> {
@@ -50,13 +54,24 @@ impl StaticServer {
     pub fn run(self) {
         for request in self.server.incoming_requests() {
             let response = match resolve(&self.root, request.url()) {
-                Some(path) => match fs::read(&path) {
-                    Ok(body) => Response::from_data(body)
-                        .with_header(header("Content-Type", mime_type(&path)))
-                        // A static host may cache; a developer rebuilding pkg/ must not be fooled.
-                        .with_header(header("Cache-Control", "no-cache")),
-                    Err(_) => not_found(),
-                },
+                Some(path) => {
+                    let (file, encoding) = negotiate(&path, &accepted(&request));
+                    match fs::read(&file) {
+                        Ok(body) => {
+                            let mut response = Response::from_data(body)
+                                .with_header(header("Content-Type", mime_type(&path)))
+                                // A static host may cache; a developer rebuilding pkg/ must not be fooled.
+                                .with_header(header("Cache-Control", "no-cache"))
+                                .with_header(header("Vary", "Accept-Encoding"));
+                            if let Some(encoding) = encoding {
+                                response = response
+                                    .with_header(header("Content-Encoding", encoding.token()));
+                            }
+                            response
+                        }
+                        Err(_) => not_found(),
+                    }
+                }
                 None => not_found(),
             };
             // A client that hung up is its own business.
@@ -81,6 +96,42 @@ fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
         file.push("index.html");
     }
     file.is_file().then_some(file)
+}
+
+/// The content codings a request accepts (`Accept-Encoding`, without those refused by `q=0`).
+fn accepted(request: &Request) -> Vec<String> {
+    request
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("Accept-Encoding"))
+        .flat_map(|h| h.value.as_str().split(','))
+        .filter_map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let token = parts.next()?.to_ascii_lowercase();
+            let quality = parts
+                .find_map(|p| p.strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!token.is_empty() && quality > 0.0).then_some(token)
+        })
+        .collect()
+}
+
+/// The file to send for `path`: its best precompressed sibling the client accepts, else itself.
+/// A sibling older than its file is stale (the file was edited after `photolink site`) and is
+/// never sent.
+fn negotiate(path: &Path, accepted: &[String]) -> (PathBuf, Option<Encoding>) {
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    for encoding in Encoding::ALL {
+        let sibling = encoding.sibling(path);
+        if accepted.iter().any(|a| a == encoding.token())
+            && sibling.is_file()
+            && modified(&sibling) >= modified(path)
+        {
+            return (sibling, Some(encoding));
+        }
+    }
+    (path.to_path_buf(), None)
 }
 
 fn mime_type(path: &Path) -> &'static str {
@@ -128,6 +179,32 @@ mod tests {
         assert_eq!(resolve(&root, "/pkg/../../x"), None);
         assert_eq!(resolve(&root, "/missing.js"), None);
         assert_eq!(mime_type(Path::new("x.wasm")), "application/wasm");
+
+        // A precompressed sibling goes to a client that accepts its coding, brotli first.
+        let wasm = root.join("pkg/a.wasm");
+        fs::write(Encoding::Gzip.sibling(&wasm), b"gz").unwrap();
+        let accepts = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(negotiate(&wasm, &accepts(&[])), (wasm.clone(), None));
+        assert_eq!(
+            negotiate(&wasm, &accepts(&["gzip", "br"])),
+            (Encoding::Gzip.sibling(&wasm), Some(Encoding::Gzip))
+        );
+        fs::write(Encoding::Brotli.sibling(&wasm), b"br").unwrap();
+        assert_eq!(
+            negotiate(&wasm, &accepts(&["gzip", "br"])),
+            (Encoding::Brotli.sibling(&wasm), Some(Encoding::Brotli))
+        );
+        assert_eq!(
+            negotiate(&wasm, &accepts(&["deflate"])),
+            (wasm.clone(), None)
+        );
+        // Edited after its siblings were written: they are stale, the file itself goes.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&wasm, [0u8, 97, 115, 109, 1]).unwrap();
+        assert_eq!(
+            negotiate(&wasm, &accepts(&["gzip", "br"])),
+            (wasm.clone(), None)
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! Assembling a deployable static site: the page (`www/`), the wasm package (`pkg/`) and any number
 //! of bundles under `bundles/<name>/`, with `bundles.json` listing them for the page's selector.
 //! The result is plain files with relative URLs: copy it to any static host, at any sub-path.
+//! Every file that compresses gets `.gz` and `.br` siblings ([`super::precompress`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,8 @@ use serde::Serialize;
 
 use photolink_core::linker::LinkerConfig;
 use photolink_kb::{BundleReader, Role};
+
+use super::precompress::{self, Sizes};
 
 /// One entry of `bundles.json`.
 #[derive(Debug, Serialize)]
@@ -21,18 +24,24 @@ struct Listed {
 
 /// `photolink site`: assembles the site and says where it is.
 pub fn run(www: &Path, pkg: &Path, bundles: &[PathBuf], out: &Path) -> Result<()> {
-    assemble(www, pkg, bundles, out)?;
+    let sizes = assemble(www, pkg, bundles, out)?;
+    let mb = |n: u64| n as f64 / 1e6;
     println!(
-        "site: {} ({} bundle(s)); copy it to any static host",
+        "site: {} ({} bundle(s)); copy it to any static host, with its .gz and .br files: \
+         {:.2} MB raw, {:.2} MB to a browser that takes gzip, {:.2} MB with brotli",
         out.display(),
-        bundles.len()
+        bundles.len(),
+        mb(sizes.raw),
+        mb(sizes.gzip),
+        mb(sizes.brotli)
     );
     Ok(())
 }
 
 /// Writes the site into `out` (replacing it): `www` files, `pkg` as `pkg/`, and each bundle folder,
-/// verified file by file, as `bundles/<folder name>/`.
-pub fn assemble(www: &Path, pkg: &Path, bundles: &[PathBuf], out: &Path) -> Result<()> {
+/// verified file by file, as `bundles/<folder name>/`; then the compressed siblings. Returns the
+/// bytes of all its files, raw and as each encoding sends them.
+pub fn assemble(www: &Path, pkg: &Path, bundles: &[PathBuf], out: &Path) -> Result<Sizes> {
     for needed in ["photolink.js", "photolink_bg.wasm"] {
         if !pkg.join(needed).is_file() {
             bail!(
@@ -82,9 +91,10 @@ pub fn assemble(www: &Path, pkg: &Path, bundles: &[PathBuf], out: &Path) -> Resu
         staging.join("bundles.json"),
         serde_json::to_vec_pretty(&listed)?,
     )?;
+    let sizes = precompress::precompress_dir(&staging)?;
     let _ = fs::remove_dir_all(out);
     fs::rename(&staging, out).with_context(|| format!("moving the site to {}", out.display()))?;
-    Ok(())
+    Ok(sizes)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

@@ -16,7 +16,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
-import { deflateSync } from "node:zlib";
+import { brotliDecompressSync, deflateSync, gunzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -412,6 +412,29 @@ test("several photos in one drop are linked in turn, listed, and downloaded as J
   await page.screenshot({ path: committedShot("page-batch.png"), fullPage: true });
   assertSameOrigin(requests, origin);
   await context.close();
+});
+
+test("the site is served precompressed, as the browser accepts, and decodes to the same bytes", async () => {
+  const raw = readFileSync(join(SITE, "pkg/photolink_bg.wasm"));
+  const get = async (encoding) => {
+    const response = await fetch(`${origin}/pkg/photolink_bg.wasm`, { headers: { "accept-encoding": encoding } });
+    // Node's fetch decodes; the header and the byte count tell what came over the wire.
+    return { coding: response.headers.get("content-encoding"), type: response.headers.get("content-type"),
+      body: Buffer.from(await response.arrayBuffer()) };
+  };
+  const br = await get("gzip, br");
+  assert.equal(br.coding, "br");
+  assert.equal(br.type, "application/wasm");
+  assert.ok(br.body.equals(raw), "brotli did not decode to the file");
+  assert.equal((await get("gzip")).coding, "gzip");
+  assert.equal((await get("identity")).coding, null);
+  assert.equal((await get("br;q=0, gzip")).coding, "gzip");
+  // The siblings on disk are what a static host would send: smaller, and the same once decoded.
+  const gz = readFileSync(join(SITE, "pkg/photolink_bg.wasm.gz"));
+  const brotli = readFileSync(join(SITE, "pkg/photolink_bg.wasm.br"));
+  assert.ok(gunzipSync(gz).equals(raw) && brotliDecompressSync(brotli).equals(raw));
+  assert.ok(brotli.length < gz.length && gz.length < raw.length / 2, `${raw.length} → gzip ${gz.length}, br ${brotli.length}`);
+  console.log(`wasm: ${raw.length} B raw, ${gz.length} B gzip, ${brotli.length} B brotli`);
 });
 
 test("bad photos give a message and the page keeps working", async () => {
