@@ -20,7 +20,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, 
 import { tmpdir } from "node:os";
 import { dirname, join, basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +36,8 @@ const FLAGS = ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--di
 // The site, plus face-api.js (dist + models), tfjs's wasm binaries and the photo under bench/.
 const scratch = mkdtempSync(join(tmpdir(), "photolink-browser-bench-"));
 const site = join(scratch, "site");
-cpSync(args.site, site, { recursive: true });
+// Timestamps kept: `photolink serve` never sends a .gz/.br sibling older than its file.
+cpSync(args.site, site, { recursive: true, preserveTimestamps: true });
 const modules = join(here, "node_modules");
 const bench = join(site, "bench");
 mkdirSync(join(bench, "face-api"), { recursive: true });
@@ -50,6 +51,23 @@ cpSync(join(modules, "@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.es2
 cpSync(join(here, "faceapi.html"), join(bench, "faceapi.html"));
 const photoName = `photo${args.photo.slice(args.photo.lastIndexOf("."))}`;
 cpSync(args.photo, join(bench, photoName));
+// face-api.js gets the .gz/.br siblings `photolink site` gives photolink's files (same rules:
+// gzip -9, brotli quality 9 only where smaller than gzip, nothing under 5 % smaller, no images),
+// so both sides are served compressed by the same server.
+function precompress(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) { precompress(path); continue; }
+    if (/\.(png|jpe?g|webp|gif|gz|br)$/i.test(name)) continue;
+    const raw = readFileSync(path);
+    const gz = gzipSync(raw, { level: 9 });
+    if (gz.length >= raw.length * 0.95) continue;
+    writeFileSync(`${path}.gz`, gz);
+    const br = brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_LGWIN]: 24 } });
+    if (br.length < gz.length) writeFileSync(`${path}.br`, br);
+  }
+}
+precompress(bench);
 
 // The face box the native linker finds: both sides describe exactly this region.
 const bundles = JSON.parse(readFileSync(join(site, "bundles.json")));
@@ -79,12 +97,16 @@ async function once(origin, config) {
     const page = await context.newPage();
     let bytes = 0;
     const pending = [];
-    page.on("requestfinished", (r) => pending.push(r.sizes().then((s) => { bytes += s.responseBodySize; }).catch(() => {})));
+    const paths = new Set();
+    page.on("requestfinished", (r) => {
+      paths.add(decodeURIComponent(new URL(r.url()).pathname));
+      pending.push(r.sizes().then((s) => { bytes += s.responseBodySize; }).catch(() => {}));
+    });
     const photoUrl = `${origin}/bench/${photoName}`;
     if (config.tool === "photolink") {
       await page.goto(`${origin}/?backend=${config.backend === "cpu" ? "cpu" : "gpu"}`);
       await page.waitForSelector("body[data-ready=true]", { timeout: 600_000 });
-      const shown = await page.textContent("#backend");
+      const shown = await page.textContent("#backend-summary");
       const r = await page.evaluate(async ({ photoUrl, box, warm }) => {
         const ready = performance.now();
         const bytes = new Uint8Array(await (await fetch(photoUrl)).arrayBuffer());
@@ -105,7 +127,7 @@ async function once(origin, config) {
         return { ready, firstCall: firstResult - t0, firstResult, times, linkTimes, netTimes, dims: first[0].vector.length };
       }, { photoUrl, box, warm: WARM });
       await Promise.all(pending);
-      return { cold: r.firstResult, load: r.ready, firstCall: r.firstCall, warm: r.times, link: r.linkTimes, net: r.netTimes, bytes, backend: shown.trim() };
+      return { cold: r.firstResult, load: r.ready, firstCall: r.firstCall, warm: r.times, link: r.linkTimes, net: r.netTimes, bytes, paths, backend: shown.trim() };
     }
     await page.goto(`${origin}/bench/faceapi.html?backend=${config.backend}&warm=${WARM}&box=${box.join(",")}&photo=${encodeURIComponent(photoUrl)}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 900_000, polling: 100 });
@@ -113,7 +135,7 @@ async function once(origin, config) {
     if (r.error) throw new Error(`face-api.js on ${config.backend}: ${r.error}`);
     if (r.backend !== config.backend) throw new Error(`face-api.js ran on ${r.backend}, not ${config.backend}`);
     await Promise.all(pending);
-    return { cold: r.firstResult, load: r.modelLoaded, firstCall: r.firstCall, warm: r.times, net: r.netTimes, bytes, backend: `tfjs ${r.backend}` };
+    return { cold: r.firstResult, load: r.modelLoaded, firstCall: r.firstCall, warm: r.times, net: r.netTimes, bytes, paths, backend: `tfjs ${r.backend}` };
   } finally {
     await browser.close();
   }
@@ -142,7 +164,6 @@ try {
   }
 } finally {
   child.kill();
-  rmSync(scratch, { recursive: true, force: true });
 }
 
 // Download sizes on disk (what a static host serves; gzip as most hosts compress).
@@ -183,6 +204,26 @@ md += `| photolink WebGPU / face-api.js tfjs-webgpu | ${ratio(find("photolink", 
 md += `| photolink WebGPU / face-api.js tfjs-webgl | ${ratio(find("photolink", "webgpu"), find("face-api", "webgl"))} | |\n`;
 md += `\n| photolink download | bytes | gzip -9 |\n|---|---|---|\n`;
 for (const [label, files] of sizes) md += `| ${label} | ${(sizeOf(files) / 1e6).toFixed(2)} MB | ${(gzOf(files) / 1e6).toFixed(2)} MB |\n`;
+// What each configuration's first visit fetched, as files on the server: raw, and what a browser
+// accepting gzip or brotli gets from a host that serves the precompressed siblings.
+const onDisk = (paths) => {
+  const total = { raw: 0, gzip: 0, brotli: 0 };
+  for (const p of paths) {
+    const file = join(site, p.endsWith("/") ? `${p}index.html` : p);
+    let raw;
+    try { raw = statSync(file).size; } catch { continue; }
+    const sib = (ext) => { try { return statSync(file + ext).size; } catch { return null; } };
+    const gz = sib(".gz") ?? raw;
+    total.raw += raw; total.gzip += gz; total.brotli += sib(".br") ?? gz;
+  }
+  return total;
+};
+md += `\n| first visit, bytes (the files it fetched) | raw MB | gzip MB | brotli MB | over the wire in this run MB |\n|---|---|---|---|---|\n`;
+for (const r of results) {
+  const t = onDisk(r.runs[0].paths);
+  md += `| ${r.config.label} | ${(t.raw / 1e6).toFixed(2)} | ${(t.gzip / 1e6).toFixed(2)} | ${(t.brotli / 1e6).toFixed(2)} | ${(median(r.runs.map((x) => x.bytes)) / 1e6).toFixed(2)} |\n`;
+}
 md += `\nPhoto ${basename(args.photo)}, face box [${box.join(", ")}]; ${RUNS} fresh browsers × ${WARM} warm calls per configuration; medians.\n`;
 console.log(md);
 if (args.out) writeFileSync(args.out, md);
+rmSync(scratch, { recursive: true, force: true });
