@@ -113,14 +113,13 @@ struct BundleInfo<'a> {
     backend_timing: &'a BackendTiming,
 }
 
-/// A subject and its vector, as `Linker.embed` returns it.
+/// A subject, as `Linker.embed` returns it (its `vector`, a `Float32Array`, is set beside).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EmbeddedSubject {
     #[serde(rename = "box")]
     bbox: BoundingBox,
     detection_score: Option<f32>,
-    vector: Vec<f32>,
 }
 
 /// A loaded bundle, linking photos in this page.
@@ -244,18 +243,22 @@ impl WebLinker {
             k: 1,
             bbox: request.bbox()?,
         };
-        let subjects: Vec<EmbeddedSubject> = inner
+        let subjects = js_sys::Array::new();
+        for (bbox, detection_score, vector) in inner
             .subject_vectors(&photo, options)
             .await
             .map_err(error)?
-            .into_iter()
-            .map(|(bbox, detection_score, vector)| EmbeddedSubject {
+        {
+            let subject = serde_wasm_bindgen::to_value(&EmbeddedSubject {
                 bbox,
                 detection_score,
-                vector,
-            })
-            .collect();
-        Ok(serde_wasm_bindgen::to_value(&subjects)?)
+            })?;
+            // A typed array is one copy; serde would cross into JavaScript once per value.
+            let vector = js_sys::Float32Array::from(&vector[..]);
+            js_sys::Reflect::set(&subject, &"vector".into(), &vector)?;
+            subjects.push(&subject);
+        }
+        Ok(subjects.into())
     }
 
     /// The unit vector of each image in `pixels`, already preprocessed for the image tower

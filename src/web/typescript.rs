@@ -36,7 +36,7 @@ export interface Subject {
 export interface EmbeddedSubject {
   box: Box;
   detectionScore?: number;
-  vector: number[];
+  vector: Float32Array;
 }
 
 /** What computes. */

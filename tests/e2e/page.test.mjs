@@ -209,7 +209,7 @@ for (const backend of ["webgpu", "cpu"]) {
     const photo = readFileSync(PHOTO);
     const browserVec = await page.evaluate(async (bytes) => {
       const subjects = await window.photolink.linker.embed(new Uint8Array(bytes), {});
-      return subjects[0].vector;
+      return Array.from(subjects[0].vector);
     }, [...photo]);
     const native = JSON.parse(execFileSync(BIN, ["link", "--bundle", BUNDLE, "--f16", "--cpu", "--vectors", PHOTO]));
     const nativeVec = native[0].vector;
