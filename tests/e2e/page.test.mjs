@@ -166,11 +166,24 @@ function longTasks(page, since) {
   }, since);
 }
 
-async function linkFile(page, file) {
+/** Runs `action` (a file picked, a button clicked) and waits until the page has linked: the
+ * outcome (`data-linked`: the number of subjects, or "error"). */
+async function linkBy(page, action) {
   await page.evaluate(() => { delete document.body.dataset.linked; });
-  await page.setInputFiles("#file", file);
+  await action();
   await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
   return page.evaluate(() => document.body.dataset.linked);
+}
+
+function linkFile(page, file) {
+  return linkBy(page, () => page.setInputFiles("#file", file));
+}
+
+/** A committed screenshot with the photo blurred first: its NBA headshots are third-party images
+ * this repository does not redistribute. */
+async function blurredShot(page, name) {
+  await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
+  await page.screenshot({ path: committedShot(name), fullPage: true });
 }
 
 function assertSameOrigin(requests, base) {
@@ -298,10 +311,7 @@ test("every face of a group photo is boxed and linked", async () => {
   for (const li of await page.locator("#subjects > li").all()) {
     assert.ok((await li.locator("li").count()) >= 1, "a face without matches");
   }
-  // The committed screenshot of faces boxed and linked: the photo itself is blurred first, because
-  // its NBA headshots are third-party images this repository does not redistribute.
-  await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
-  await page.screenshot({ path: committedShot("page-persons-faces.png"), fullPage: true });
+  await blurredShot(page, "page-persons-faces.png");
   assertSameOrigin(requests, origin);
   await context.close();
 });
@@ -340,8 +350,7 @@ test("a face in no KB entry, and a photo without a face, are answered \"not in t
   assert.ok((await fold.locator("li").count()) >= 1);
   assert.ok(!(await fold.textContent()).includes(EXPECTED));
   assert.equal(await page.locator("#boxes .box.unknown").count(), 1);
-  await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
-  await page.screenshot({ path: committedShot("page-abstained.png"), fullPage: true });
+  await blurredShot(page, "page-abstained.png");
   assertSameOrigin(requests, origin);
   await context.close();
 });
@@ -403,13 +412,9 @@ test("several photos in one drop are linked in turn, listed, and downloaded as J
   assert.ok(lines[1].startsWith(`${names[0]},1,`) && lines[1].includes(`,true,`) && lines[1].includes(EXPECTED), lines[1]);
   assert.match(lines.at(-1), /^notes\.jpg,(,){11}/);
   // A photo of the list is shown again when picked.
-  await page.evaluate(() => { delete document.body.dataset.linked; });
-  await rows.nth(1).locator("button").click();
-  await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
-  assert.equal(await page.evaluate(() => document.body.dataset.linked), "4");
+  assert.equal(await linkBy(page, () => rows.nth(1).locator("button").click()), "4");
   assert.equal(await page.locator("#boxes .box").count(), 4);
-  await page.addStyleTag({ content: "#photo { filter: blur(7px); }" });
-  await page.screenshot({ path: committedShot("page-batch.png"), fullPage: true });
+  await blurredShot(page, "page-batch.png");
   assertSameOrigin(requests, origin);
   await context.close();
 });
@@ -477,10 +482,7 @@ test("bad photos give a message and the page keeps working", async () => {
   assert.equal(await linkFile(page, bad("cut.jpg", cut)), "error", "a truncated JPEG was linked silently");
   assert.match(await page.textContent("#error-message"), /damaged/);
   assert.ok(await page.locator("#link-damaged").isVisible(), "no offer to link the damaged photo");
-  await page.evaluate(() => { delete document.body.dataset.linked; });
-  await page.click("#link-damaged");
-  await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
-  const asked = await page.evaluate(() => document.body.dataset.linked);
+  const asked = await linkBy(page, () => page.click("#link-damaged"));
   assert.notEqual(asked, "error", `linking what there is failed: ${await page.textContent("#error")}`);
   assert.equal(await page.locator("#error").isVisible(), false);
   assertSameOrigin(requests, origin);
