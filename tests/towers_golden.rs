@@ -14,7 +14,7 @@ use photolink_core::towers::facenet::FaceNet;
 use photolink_core::towers::golden;
 use photolink_core::towers::minilm::MiniLm;
 use photolink_core::towers::tokenizer::TextTokenizer;
-use photolink_core::towers::weights::Precision;
+use photolink_core::towers::weights::{Precision, to_burnpack};
 use photolink_train::assets;
 
 fn models() -> PathBuf {
@@ -29,21 +29,65 @@ fn load<M: assets::Tower>(precision: Precision, module: M) -> M {
     assets::load(&models(), precision, module).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The 8-bit files of face-api.js's two networks are face-api.js's own bytes: dequantised, they
+/// give every converted f32 weight bit for bit (FaceNet's convolutions through their per-channel
+/// factor, the folded scale layers).
+#[test]
+fn face_api_networks_in_8_bits_are_their_f32_weights_bit_for_bit() {
+    let device = Device::flex();
+    let f32_file = |net: &dyn Fn(Precision) -> Vec<u8>| (net(Precision::F32), net(Precision::U8));
+    let facenet = |p| to_burnpack(&load(p, FaceNet::new(&device)), Precision::F32).unwrap();
+    let detector = |p| to_burnpack(&load(p, FaceDetector::new(&device)), Precision::F32).unwrap();
+    for (name, (from_f32, from_u8)) in [
+        ("facenet", f32_file(&facenet)),
+        ("face detector", f32_file(&detector)),
+    ] {
+        let differing = tensor_differences(&from_f32, &from_u8);
+        assert!(
+            differing.is_empty(),
+            "{name}: tensors not reproduced: {differing:?}"
+        );
+    }
+}
+
+/// Names of the tensors of two burnpack files whose bytes differ.
+fn tensor_differences(a: &[u8], b: &[u8]) -> Vec<String> {
+    use burn::store::burn_pack::Reader;
+    use burn::tensor::Bytes;
+    let read = |x: &[u8]| -> std::collections::BTreeMap<String, Vec<u8>> {
+        Reader::from_bytes(Bytes::from_bytes_vec(x.to_vec()))
+            .and_then(Reader::into_tensors)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name.clone(), t.to_bytes().unwrap().to_vec()))
+            .collect()
+    };
+    let (a, b) = (read(a), read(b));
+    assert!(
+        a.len() > 10 && a.len() == b.len(),
+        "{} against {} tensors",
+        a.len(),
+        b.len()
+    );
+    a.iter()
+        .filter(|(name, bytes)| b.get(*name) != Some(bytes))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 #[test]
 fn facenet_matches_face_api() {
     let device = Device::flex();
-    for precision in [Precision::F32, Precision::F16] {
+    for precision in Precision::ALL {
         let net = load(precision, FaceNet::new(&device));
         let a = pollster::block_on(golden::facenet(&net, &device, &photos().0));
         println!("facenet {precision:?}: {a}");
         assert_eq!(a.cases, 7);
-        let floor = if precision == Precision::F32 {
-            0.9999
-        } else {
-            0.999
-        };
+        // The 8-bit file is face-api.js's own bytes: f32's tolerances.
+        let exact = precision != Precision::F16;
+        let floor = if exact { 0.9999 } else { 0.999 };
         assert!(a.min_cosine >= floor, "{a}");
-        if precision == Precision::F32 {
+        if exact {
             assert!(a.max_abs_diff <= 1e-3, "{a}");
         }
     }
@@ -64,16 +108,18 @@ fn facenet_cpu_path_matches_burn_and_face_api() {
 #[test]
 fn face_detector_matches_face_api() {
     let device = Device::flex();
-    let net = load(Precision::F32, FaceDetector::new(&device));
-    let a = pollster::block_on(golden::face_detector(&net, &device, &photos().0));
-    println!("face detector: {a}");
-    assert_eq!(a.cases, 2);
-    assert!(a.max_abs_diff <= 1e-2, "raw outputs: {a}");
-    assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
-    assert!(
-        a.extra("max box corner error px").unwrap() <= 1.0,
-        "boxes more than 1 px off: {a}"
-    );
+    for precision in [Precision::F32, Precision::U8] {
+        let net = load(precision, FaceDetector::new(&device));
+        let a = pollster::block_on(golden::face_detector(&net, &device, &photos().0));
+        println!("face detector {precision:?}: {a}");
+        assert_eq!(a.cases, 2);
+        assert!(a.max_abs_diff <= 1e-2, "raw outputs: {a}");
+        assert_eq!(a.extra("runs with the same face count"), Some(2.0), "{a}");
+        assert!(
+            a.extra("max box corner error px").unwrap() <= 1.0,
+            "boxes more than 1 px off: {a}"
+        );
+    }
 }
 
 /// The detector's CPU fast path gives Burn's raw grid, so face-api.js's boxes.
@@ -103,6 +149,20 @@ fn efficientnet_matches_pytorch() {
         "Pillow bicubic reproduction: {a}"
     );
     assert!(a.extra("max logit |diff|").unwrap() <= 1e-3, "{a}");
+}
+
+/// EfficientNet-Lite0 quantised per channel in 8 bits (no 8-bit source to reproduce): its
+/// features stay within cosine 0.997 of PyTorch's. The 0.999 is not reached (measured
+/// 0.99718; the error is spread over every layer, `docs/results/eight-bit-weights.md`), so this
+/// asserts the measured floor, and the bundle's acc@1 change is what decides.
+#[test]
+fn efficientnet_in_8_bits_stays_close_to_pytorch() {
+    let device = Device::flex();
+    let net = load(Precision::U8, EfficientNetLite0::new(true, &device));
+    let a = pollster::block_on(golden::efficientnet(&net, &device, &photos().1));
+    println!("efficientnet-lite0 u8: {a}");
+    assert_eq!(a.cases, 3);
+    assert!(a.min_cosine >= 0.997, "{a}");
 }
 
 /// The CPU fast path (photolink-cpu) gives the Burn tower's features, so PyTorch's too.

@@ -49,7 +49,7 @@ export class RemoteLinker {
     });
   }
 
-  /** `Linker.load` in a new worker: the same `options` (`onProgress`, `preferCpu`, `fullPrecision`). */
+  /** `Linker.load` in a new worker: the same `options` (`onProgress`, `backend`, `precision`…). */
   static async load(bundleUrl, options = {}) {
     const { onProgress, ...rest } = options;
     const linker = new RemoteLinker();

@@ -4,7 +4,7 @@
 // `--runs` fresh browsers (cold: empty cache, downloads from localhost) and, in each, `--warm`
 // timed calls after the first.
 //
-//   photolink: the real page (index.html + app.js) loads its bundle (f16 weights, int8 shards),
+//   photolink: the real page (index.html + app.js) loads its bundle (8-bit weights, int8 shards),
 //              then `linker.embed(photo, { box })` = decode + crop + FaceNet + projection + read-back;
 //              also `linker.link(photo)` = the whole pipeline (face detector, every face, KB search).
 //   face-api:  faceapi.html loads face-api.js + its recognition net, then
@@ -176,8 +176,8 @@ const bundleFiles = (role) => {
 };
 const sizes = [
   ["pkg/photolink_bg.wasm (after wasm-opt)", [pkgWasm]],
-  ["image-side weights, f16 (FaceNet + projection)", bundleFiles((f) => f.role === "image-weights-f16")],
-  ["face detector weights, f16", bundleFiles((f) => f.role === "detector-weights-f16")],
+  ["image-side weights, 8-bit (FaceNet + projection)", bundleFiles((f) => f.role === "image-weights-u8")],
+  ["face detector weights, 8-bit", bundleFiles((f) => f.role === "detector-weights-u8")],
   ["KB shards (int8) + refinement + metadata", bundleFiles((f) => ["shard", "refine", "metadata", "quantization"].includes(f.role))],
 ];
 

@@ -8,6 +8,7 @@ use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand, ValueEnum};
 use photolink_core::model::ImageTowerKind;
 use photolink_core::photo::BoundingBox;
+use photolink_core::towers::weights::Precision;
 use photolink_train::data::BenchmarkId;
 use photolink_train::train::{LossSet, TrainConfig};
 
@@ -108,9 +109,9 @@ pub enum AssetsAction {
         /// Where the converted towers are.
         #[arg(long, default_value = "models")]
         models: PathBuf,
-        /// Check the f16 weight files instead of the f32 ones.
-        #[arg(long)]
-        f16: bool,
+        /// Which weight files to check: f32, f16 or u8.
+        #[arg(long, default_value = "f32", value_parser = precision)]
+        precision: Precision,
     },
     /// On real headshots: face descriptor distances of each player to a flipped and a
     /// re-cropped copy of the same photo, against the distances between different players.
@@ -173,6 +174,10 @@ pub struct EvalArgs {
     /// exact f32 scoring (top-1 agreement, acc@1 of both).
     #[arg(long)]
     pub bundle: Option<PathBuf>,
+    /// With `--bundle`: also link the test mentions with the bundle's own image side (and face
+    /// detector) loaded from each of these weight files, against its f32 ones (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = precision, requires = "bundle")]
+    pub precisions: Vec<Precision>,
     /// Also rank dev and test with the KB's vectors fused with its entities' reference pictures
     /// (`kb.jsonl`'s `images`), at each weight of `--reference-weights`: what they add.
     #[arg(long)]
@@ -263,15 +268,23 @@ pub struct LinkArgs {
     /// Use the CPU backend even when a GPU is available.
     #[arg(long)]
     pub cpu: bool,
-    /// Use the half-precision weights (as the page does).
-    #[arg(long)]
-    pub f16: bool,
+    /// The weight files to load: f32, f16, or u8 (as the page does).
+    #[arg(long, default_value = "f32", value_parser = precision)]
+    pub precision: Precision,
     /// Print each subject's vector in the shared space (JSON) instead of its matches.
     #[arg(long)]
     pub vectors: bool,
     /// Link a JPEG that stops before its end (what there is of it) instead of refusing it.
     #[arg(long)]
     pub accept_damaged: bool,
+}
+
+/// A weight precision by its name.
+fn precision(text: &str) -> Result<Precision, String> {
+    Precision::ALL
+        .into_iter()
+        .find(|p| p.as_str() == text)
+        .ok_or_else(|| format!("{text:?} is not one of f32, f16, u8"))
 }
 
 /// A count that must be at least 1.

@@ -27,8 +27,8 @@ pub fn run(action: AssetsAction) -> Result<()> {
                 );
             }
         }
-        AssetsAction::Check { models, f16 } => {
-            print!("{}", assets::check::agreement_table(&models, f16)?);
+        AssetsAction::Check { models, precision } => {
+            print!("{}", assets::check::agreement_table(&models, precision)?);
         }
         AssetsAction::Sanity {
             images,

@@ -59,6 +59,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
         bytes as f64 / 1e6,
         args.out.display()
     );
+    println!(
+        "export: image weights in 8 bits, {} tensors stored as the tower's own 8-bit source",
+        exported.eight_bit_exact
+    );
     match &exported.calibration {
         Some(calibration) => {
             let kept = calibration.rule();

@@ -5,7 +5,6 @@ use anyhow::{Context, Result};
 use photolink_core::backend::Compute;
 use photolink_core::linker::{LinkOptions, Linker};
 use photolink_core::photo::{DecodeLimits, PhotoError, decode};
-use photolink_core::towers::weights::Precision;
 
 use super::args::LinkArgs;
 
@@ -16,12 +15,7 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     } else {
         Compute::gpu_or_cpu()
     };
-    let precision = if args.f16 {
-        Precision::F16
-    } else {
-        Precision::F32
-    };
-    let linker = Linker::open(&args.bundle, compute, precision)?;
+    let linker = Linker::open(&args.bundle, compute, args.precision)?;
     // Size-checked before it is read: a FIFO, a device or a huge file is refused, not read.
     let limits = DecodeLimits {
         accept_truncated: args.accept_damaged,

@@ -40,7 +40,9 @@ struct LoadOptions {
     backend: BackendRequest,
     /// Older spelling of `backend: "cpu"`.
     prefer_cpu: bool,
-    /// Download the full-precision weights (twice the bytes) instead of half precision.
+    /// Which weight files to download (default: 8 bits).
+    precision: Option<Precision>,
+    /// Older spelling of `precision: "f32"`.
     full_precision: bool,
 }
 
@@ -170,10 +172,10 @@ impl WebLinker {
         let mut transport = fetch::HttpBundle::new(bundle_url, progress.clone());
         let request = opts.backend();
         let compute = working_backend(request == BackendRequest::Cpu).await;
-        let precision = if opts.full_precision {
-            Precision::F32
-        } else {
-            Precision::F16
+        let precision = match (opts.precision, opts.full_precision) {
+            (Some(p), _) => p,
+            (None, true) => Precision::F32,
+            (None, false) => Precision::U8,
         };
         let inner = linker::load(&mut transport, compute, precision, |linker| {
             progress.entities(linker.loaded());

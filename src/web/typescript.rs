@@ -86,7 +86,10 @@ export interface LoadOptions {
   backend?: "auto" | "gpu" | "cpu";
   /** Older spelling of `backend: "cpu"`. */
   preferCpu?: boolean;
-  /** The f32 weights (twice the bytes) instead of f16. */
+  /** Which weight files to download: `"u8"` (default: a quarter of f32's bytes, dequantised on
+   *  load; bundles without them get f16), `"f16"` or `"f32"`. */
+  precision?: "u8" | "f16" | "f32";
+  /** Older spelling of `precision: "f32"`. */
   fullPrecision?: boolean;
 }
 

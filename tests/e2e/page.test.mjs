@@ -218,13 +218,13 @@ for (const backend of ["webgpu", "cpu"]) {
     assert.equal(top1, EXPECTED);
     assert.equal(await page.locator("#boxes .box").count(), 1);
 
-    // The browser's vector equals the native CLI's (same bundle, same f16 weights).
+    // The browser's vector equals the native CLI's (same bundle, same 8-bit weights).
     const photo = readFileSync(PHOTO);
     const browserVec = await page.evaluate(async (bytes) => {
       const subjects = await window.photolink.linker.embed(new Uint8Array(bytes), {});
       return Array.from(subjects[0].vector);
     }, [...photo]);
-    const native = JSON.parse(execFileSync(BIN, ["link", "--bundle", BUNDLE, "--f16", "--cpu", "--vectors", PHOTO]));
+    const native = JSON.parse(execFileSync(BIN, ["link", "--bundle", BUNDLE, "--precision", "u8", "--cpu", "--vectors", PHOTO]));
     const nativeVec = native[0].vector;
     const dot = browserVec.reduce((s, v, i) => s + v * nativeVec[i], 0);
     const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));

@@ -42,11 +42,15 @@ pub enum Role {
     DetectorF32,
     /// The face detector's weights, half precision.
     DetectorF16,
+    /// The image side's weights in 8 bits per weight (a quarter of the download).
+    ImageU8,
+    /// The face detector's weights in 8 bits per weight.
+    DetectorU8,
 }
 
 impl Role {
     /// Every role this build knows.
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 11] = [
         Role::Shard,
         Role::Metadata,
         Role::Centroids,
@@ -56,6 +60,8 @@ impl Role {
         Role::ImageF16,
         Role::DetectorF32,
         Role::DetectorF16,
+        Role::ImageU8,
+        Role::DetectorU8,
     ];
 
     /// The role's name in `manifest.json`.
@@ -70,6 +76,8 @@ impl Role {
             Role::ImageF16 => "image-weights-f16",
             Role::DetectorF32 => "detector-weights-f32",
             Role::DetectorF16 => "detector-weights-f16",
+            Role::ImageU8 => "image-weights-u8",
+            Role::DetectorU8 => "detector-weights-u8",
         }
     }
 
@@ -82,7 +90,12 @@ impl Role {
     pub const fn is_weights(self) -> bool {
         matches!(
             self,
-            Role::ImageF32 | Role::ImageF16 | Role::DetectorF32 | Role::DetectorF16
+            Role::ImageF32
+                | Role::ImageF16
+                | Role::ImageU8
+                | Role::DetectorF32
+                | Role::DetectorF16
+                | Role::DetectorU8
         )
     }
 

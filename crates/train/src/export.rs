@@ -1,6 +1,6 @@
 //! Exporting a trained run as a static bundle: the KB's text vectors (text tower → trained
-//! projection → unit vectors → int8 shards), entity metadata, the image side's weights in f32 and
-//! f16 (tower + projection; plus the face detector for person bundles) and `linker.json` — a folder
+//! projection → unit vectors → int8 shards), entity metadata, the image side's weights in f32,
+//! f16 and 8 bits (tower + projection; plus the face detector for person bundles) and `linker.json` — a folder
 //! any static host can serve, complete and self-checking (every file's sha256 is in the manifest).
 //! Entities that name reference pictures get their pictures fused into their vector
 //! ([`crate::references`]).
@@ -20,6 +20,7 @@ use crate::text_encoder::{TextEncodeError, TextEncoder, VectorCache};
 use crate::train::TrainError;
 use photolink_core::linker::{self, LinkerConfig, ReferenceFusion};
 use photolink_core::model::ImageTowerKind;
+use photolink_core::towers::eight_bit;
 use photolink_core::towers::minilm::{HIDDEN, MiniLm};
 use photolink_core::towers::tokenizer::TextTokenizer;
 use photolink_core::towers::weights::{self, Precision};
@@ -63,6 +64,8 @@ pub struct Exported {
     pub fused: usize,
     /// The abstention rules tried on the dev split, and the one the bundle carries.
     pub calibration: Option<Calibration>,
+    /// Tensors of the 8-bit image weights stored as the tower's own 8-bit source, exactly.
+    pub eight_bit_exact: usize,
 }
 
 /// Sentence vectors projected at a time.
@@ -128,15 +131,22 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         weights::to_burnpack(&image, p).map_err(|e| TrainError::weights("image weights", e))
     };
     let (image_f32, image_f16) = (burnpack(Precision::F32)?, burnpack(Precision::F16)?);
+    // Where the tower is still the pretrained one, its 8-bit file's own bytes (face-api.js's for
+    // FaceNet) are stored as they are; the projection and tuned layers are quantised per channel.
+    let sources = assets::eight_bit_forms(models, config.image_tower).map_err(TrainError::from)?;
+    let (image_u8, eight_bit_exact) = eight_bit::pack(image_f32.clone(), &sources)
+        .map_err(|e| TrainError::weights("image weights in 8 bits", e))?;
     let faces = config.image_tower == ImageTowerKind::Facenet;
     let mut weight_files = vec![
         (Role::ImageF32, "image-f32.bpk".to_string(), image_f32),
         (Role::ImageF16, "image-f16.bpk".to_string(), image_f16),
+        (Role::ImageU8, "image-u8.bpk".to_string(), image_u8),
     ];
     if faces {
         for (role, precision) in [
             (Role::DetectorF32, Precision::F32),
             (Role::DetectorF16, Precision::F16),
+            (Role::DetectorU8, Precision::U8),
         ] {
             let file = models
                 .join("face_detector")
@@ -238,6 +248,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         manifest: writer.finish()?,
         fused,
         calibration,
+        eight_bit_exact,
     })
 }
 

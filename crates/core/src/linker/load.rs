@@ -48,6 +48,15 @@ pub trait Transport {
     fn expect_bytes(&mut self, _total: u64) {}
 }
 
+/// The roles of the image side's and the detector's weight files at `precision`.
+pub fn weight_roles(precision: Precision) -> (Role, Role) {
+    match precision {
+        Precision::F32 => (Role::ImageF32, Role::DetectorF32),
+        Precision::F16 => (Role::ImageF16, Role::DetectorF16),
+        Precision::U8 => (Role::ImageU8, Role::DetectorU8),
+    }
+}
+
 /// Loads the bundle behind `transport` onto `compute`, with the weights in `precision`.
 /// `on_shard` sees the linker after each shard is added (for progress).
 pub async fn load<T: Transport>(
@@ -67,10 +76,12 @@ pub async fn load<T: Transport>(
         .file(&listed(Role::LinkerConfig)?, LoadPhase::Config)
         .await?;
     let config = LinkerConfig::parse(&config_bytes)?;
-    let (image_role, detector_role) = match precision {
-        Precision::F32 => (Role::ImageF32, Role::DetectorF32),
-        Precision::F16 => (Role::ImageF16, Role::DetectorF16),
+    // Bundles exported before 8-bit weights existed have none: they are loaded in f16.
+    let precision = match precision {
+        Precision::U8 if manifest.file(Role::ImageU8).is_none() => Precision::F16,
+        p => p,
     };
+    let (image_role, detector_role) = weight_roles(precision);
     let image_entry = listed(image_role)?;
     let detector_entry = config.faces.then(|| listed(detector_role)).transpose()?;
     let shards: Vec<FileEntry> = manifest.shards().cloned().collect();

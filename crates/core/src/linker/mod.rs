@@ -26,7 +26,7 @@ use crate::towers::weights::{self, WeightsError};
 pub use abstention::{Abstention, OpenSetFigures};
 pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig, ReferenceFusion};
 pub use embedder::ImageEmbedder;
-pub use load::{LoadPhase, Transport, load};
+pub use load::{LoadPhase, Transport, load, weight_roles};
 pub use subjects::{BATCH, DETECTOR_INPUT, FaceFinder, TowerRunner, detect_faces, main_subject};
 
 /// Why a photo could not be linked, or a bundle loaded.

@@ -6,6 +6,7 @@
 
 pub mod cpu_path;
 pub mod efficientnet;
+pub mod eight_bit;
 pub mod face_detector;
 pub mod facenet;
 pub mod golden;

@@ -7,6 +7,8 @@ use burn::store::burn_pack::{Error as PackError, Tensor as PackTensor};
 use burn::store::{ApplyResult, BurnpackStore, FloatCastAdapter, ModuleSnapshot};
 use burn::tensor::{Bytes, DType};
 
+use super::eight_bit;
+
 /// Storage precision of a weight file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -15,16 +17,23 @@ pub enum Precision {
     F32,
     /// 16-bit floats: half the download, converted to f32 on load.
     F16,
+    /// One byte per weight with an affine map per output channel ([`super::eight_bit`]): a
+    /// quarter of the download, dequantised to f32 on load.
+    U8,
 }
 
 impl Precision {
-    /// `"f32"` or `"f16"`.
+    /// `"f32"`, `"f16"` or `"u8"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
             Precision::F16 => "f16",
+            Precision::U8 => "u8",
         }
     }
+
+    /// Every precision a weight file is written in.
+    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::U8];
 }
 
 /// Weights that do not fit the network they were loaded into.
@@ -49,7 +58,7 @@ pub struct NamedTensor {
     pub values: Vec<f32>,
 }
 
-/// Loads burnpack `bytes` (f32 or f16) into `module`, as f32 parameters.
+/// Loads burnpack `bytes` (f32, f16 or 8-bit) into `module`, as f32 parameters.
 pub fn load<M: Module>(module: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
     load_part(module, bytes, &[])
 }
@@ -61,6 +70,15 @@ pub fn load_part<M: Module>(
     bytes: Vec<u8>,
     unused_prefixes: &[&str],
 ) -> Result<M, WeightsError> {
+    if eight_bit::is_eight_bit(&bytes) {
+        let tensors = eight_bit::dequantize_file(bytes)?;
+        let mut result = module.apply(tensors, None, None, false);
+        result
+            .unused
+            .retain(|name| !unused_prefixes.iter().any(|p| name.starts_with(p)));
+        strict(result)?;
+        return Ok(module);
+    }
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
         .with_from_adapter(FloatCastAdapter::to(DType::F32))
         .allow_partial(false)
@@ -108,6 +126,11 @@ pub fn assign<M: Module>(mut module: M, tensors: Vec<NamedTensor>) -> Result<M, 
 /// Serialises `module`'s parameters as burnpack at `precision`. Reads parameters back
 /// synchronously, so call it on a CPU module.
 pub fn to_burnpack<M: Module>(module: &M, precision: Precision) -> Result<Vec<u8>, WeightsError> {
+    if precision == Precision::U8 {
+        let f32_file = to_burnpack(module, Precision::F32)?;
+        let (bytes, _) = eight_bit::pack(f32_file, &eight_bit::Sources::default())?;
+        return Ok(bytes);
+    }
     let mut store = BurnpackStore::from_bytes(None);
     if precision == Precision::F16 {
         store = store.with_to_adapter(FloatCastAdapter::to(DType::F16));

@@ -46,10 +46,9 @@ pub enum CheckError {
     },
 }
 
-/// Each tower of `models` in `f16` or f32: parameters, source package and its agreement with the
+/// Each tower of `models` at `precision`: parameters, source package and its agreement with the
 /// reference, one line each.
-pub fn agreement_table(models: &Path, f16: bool) -> Result<String, CheckError> {
-    let precision = if f16 { Precision::F16 } else { Precision::F32 };
+pub fn agreement_table(models: &Path, precision: Precision) -> Result<String, CheckError> {
     let (faces, headshot) = golden_photos(models)?;
     let device = Device::flex();
     let mut out = format!(

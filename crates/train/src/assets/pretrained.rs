@@ -9,6 +9,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use photolink_core::model::{ImageTower, ImageTowerKind};
 use photolink_core::towers::efficientnet::EfficientNetLite0;
+use photolink_core::towers::eight_bit::Sources;
 use photolink_core::towers::face_detector::FaceDetector;
 use photolink_core::towers::facenet::FaceNet;
 use photolink_core::towers::minilm::MiniLm;
@@ -79,6 +80,25 @@ pub fn load_image_tower(
             EfficientNetLite0::new(false, device),
             &["fc."],
         )?),
+    })
+}
+
+/// The forms of image tower `kind`'s weights in its 8-bit file as `photolink assets fetch` wrote
+/// it (for FaceNet, face-api.js's own bytes and float32 tensors). An export stores them so wherever
+/// its weights are still the pretrained ones ([`photolink_core::towers::eight_bit::pack`]).
+pub fn eight_bit_forms(models: &Path, kind: ImageTowerKind) -> Result<Sources, AssetError> {
+    let id = match kind {
+        ImageTowerKind::Facenet => TowerId::Facenet,
+        ImageTowerKind::EfficientnetLite0 => TowerId::EfficientnetLite0,
+    };
+    let path = models.join(id.name()).join(id.weight_file(Precision::U8));
+    let bytes = fs::read(&path).map_err(|e| AssetError::Io {
+        path: format!("{} (run `photolink assets fetch` first)", path.display()),
+        source: e,
+    })?;
+    Sources::of_file(bytes).map_err(|e| AssetError::Convert {
+        tower: path.display().to_string(),
+        detail: e.to_string(),
     })
 }
 

@@ -1,11 +1,14 @@
 //! TensorFlow.js weight manifests (face-api.js's format): a JSON list of tensors — name, shape and an
 //! optional uint8 quantisation (`value = min + scale · byte`) — over one concatenated `.bin`, in TF's
-//! layouts. Converts face-api.js's two networks into Burn's layouts and module paths.
+//! layouts. Converts face-api.js's two networks into Burn's layouts and module paths, and keeps the
+//! source's bytes of each weight in 8 bits ([`EightBit`]), so that a file of them gives back the
+//! converted f32 weights bit for bit.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use photolink_core::towers::eight_bit::{EightBit, Sources, channel_axis};
 use photolink_core::towers::weights::NamedTensor;
 
 /// A tensor as stored by tfjs, in TF layout.
@@ -15,6 +18,39 @@ pub struct TfTensor {
     pub shape: Vec<usize>,
     /// Dequantised values, row-major in `shape`.
     pub values: Vec<f32>,
+    /// The stored bytes and their affine map, when the tensor is uint8 in the source.
+    pub quantized: Option<Quantized>,
+}
+
+/// A uint8 tensor of the source as stored: `value = min + scale · byte`.
+#[derive(Debug, Clone)]
+pub struct Quantized {
+    /// One byte per value, row-major in the TF shape.
+    pub bytes: Vec<u8>,
+    /// The value of byte 0.
+    pub min: f64,
+    /// The value between two bytes.
+    pub scale: f64,
+}
+
+/// The 8-bit form of a converted weight: `bytes` already in Burn's layout `shape`, the source's
+/// affine map on every channel, and a per-channel `factor` when the conversion scaled them.
+fn eight_bit(
+    name: &str,
+    shape: &[usize],
+    bytes: Vec<u8>,
+    q: &Quantized,
+    factor: Option<Vec<f32>>,
+) -> EightBit {
+    let channels = shape[channel_axis(shape)];
+    EightBit {
+        name: name.to_string(),
+        shape: shape.to_vec(),
+        bytes,
+        min: vec![q.min; channels],
+        step: vec![q.scale; channels],
+        factor,
+    }
 }
 
 #[derive(Deserialize)]
@@ -51,12 +87,18 @@ pub fn read(manifest: &[u8], bin: &[u8]) -> Result<Vec<(String, TfTensor)>, Stri
             ));
         }
         let count: usize = entry.shape.iter().product();
+        let mut quantized = None;
         let values = match &entry.quantization {
             Some(q) if q.dtype == "uint8" => {
                 let bytes = bin
                     .get(offset..offset + count)
                     .ok_or_else(|| truncated(&entry.name, bin.len()))?;
                 offset += count;
+                quantized = Some(Quantized {
+                    bytes: bytes.to_vec(),
+                    min: q.min,
+                    scale: q.scale,
+                });
                 // tfjs dequantises in f64 and stores f32.
                 bytes
                     .iter()
@@ -85,6 +127,7 @@ pub fn read(manifest: &[u8], bin: &[u8]) -> Result<Vec<(String, TfTensor)>, Stri
             TfTensor {
                 shape: entry.shape,
                 values,
+                quantized,
             },
         ));
     }
@@ -101,18 +144,18 @@ fn truncated(name: &str, len: usize) -> String {
     format!("the .bin ({len} bytes) ends before tensor {name}")
 }
 
-/// `[kh, kw, in, out]` (TF HWIO) → `[out, in, kh, kw]` (Burn OIHW).
-fn hwio_to_oihw(t: &TfTensor) -> (Vec<usize>, Vec<f32>) {
-    let [kh, kw, ci, co] = t.shape[..] else {
+/// `[kh, kw, in, out]` (TF HWIO) → `[out, in, kh, kw]` (Burn OIHW), of values or bytes alike.
+fn hwio_to_oihw<T: Copy + Default>(shape: &[usize], values: &[T]) -> (Vec<usize>, Vec<T>) {
+    let [kh, kw, ci, co] = shape[..] else {
         unreachable!("checked by the caller")
     };
-    let mut out = vec![0.0; t.values.len()];
+    let mut out = vec![T::default(); values.len()];
     for y in 0..kh {
         for x in 0..kw {
             for i in 0..ci {
                 for o in 0..co {
                     out[((o * ci + i) * kh + y) * kw + x] =
-                        t.values[((y * kw + x) * ci + i) * co + o];
+                        values[((y * kw + x) * ci + i) * co + o];
                 }
             }
         }
@@ -121,19 +164,48 @@ fn hwio_to_oihw(t: &TfTensor) -> (Vec<usize>, Vec<f32>) {
 }
 
 /// `[kh, kw, c, 1]` (TF depthwise) → `[c, 1, kh, kw]` (Burn grouped conv).
-fn depthwise_to_oihw(t: &TfTensor) -> (Vec<usize>, Vec<f32>) {
-    let [kh, kw, c, _] = t.shape[..] else {
+fn depthwise_to_oihw<T: Copy + Default>(shape: &[usize], values: &[T]) -> (Vec<usize>, Vec<T>) {
+    let [kh, kw, c, _] = shape[..] else {
         unreachable!("checked by the caller")
     };
-    let mut out = vec![0.0; t.values.len()];
+    let mut out = vec![T::default(); values.len()];
     for y in 0..kh {
         for x in 0..kw {
             for ch in 0..c {
-                out[(ch * kh + y) * kw + x] = t.values[(y * kw + x) * c + ch];
+                out[(ch * kh + y) * kw + x] = values[(y * kw + x) * c + ch];
             }
         }
     }
     (vec![c, 1, kh, kw], out)
+}
+
+/// A converted network: its f32 tensors, and the source's form of each weight (uint8 or float32)
+/// for its 8-bit file.
+pub struct Converted {
+    /// The f32 tensors by module path.
+    pub tensors: Vec<NamedTensor>,
+    /// The 8-bit forms, which dequantise to the f32 tensors of the same name exactly, and the
+    /// weights that are float32 in the source.
+    pub sources: Sources,
+}
+
+impl Converted {
+    fn new() -> Self {
+        Self {
+            tensors: Vec::new(),
+            sources: Sources::default(),
+        }
+    }
+
+    /// Adds a converted weight, with its source's form: `eight_bit` if the source stored it in
+    /// uint8, else the f32 values themselves.
+    fn push_weight(&mut self, tensor: NamedTensor, eight_bit: Option<EightBit>) {
+        match eight_bit {
+            Some(q) => self.sources.eight_bit.push(q),
+            None => self.sources.float.push(tensor.clone()),
+        }
+        self.tensors.push(tensor);
+    }
 }
 
 /// Looks tensors up by TF name with shape checks, and tracks which were used.
@@ -192,16 +264,17 @@ const FACENET_BLOCKS: [&str; 14] = [
 ];
 
 /// FaceRecognitionNet weights → [`photolink_core::towers::facenet::FaceNet`] paths. Each conv's bias and
-/// following per-channel scale layer are folded into the conv: `W' = W·s`, `b' = b·s + o`.
-pub fn facenet(tensors: Vec<(String, TfTensor)>) -> Result<Vec<NamedTensor>, String> {
+/// following per-channel scale layer are folded into the conv: `W' = W·s`, `b' = b·s + o`; the
+/// 8-bit form of `W'` is the source's bytes and map with `s` as its per-channel factor.
+pub fn facenet(tensors: Vec<(String, TfTensor)>) -> Result<Converted, String> {
     let mut src = Source::new(tensors);
-    let mut out = Vec::new();
+    let mut out = Converted::new();
     let mut conv = |src: &mut Source, tf: &str, burn: &str| -> Result<(), String> {
         let filters = src.take(&format!("{tf}/conv/filters"), 4)?;
         let bias = src.take(&format!("{tf}/conv/bias"), 1)?;
         let scale = src.take(&format!("{tf}/scale/weights"), 1)?;
         let offset = src.take(&format!("{tf}/scale/biases"), 1)?;
-        let (shape, mut weight) = hwio_to_oihw(&filters);
+        let (shape, mut weight) = hwio_to_oihw(&filters.shape, &filters.values);
         let per_out = weight.len() / shape[0];
         if [bias.values.len(), scale.values.len(), offset.values.len()] != [shape[0]; 3] {
             return Err(format!(
@@ -216,12 +289,18 @@ pub fn facenet(tensors: Vec<(String, TfTensor)>) -> Result<Vec<NamedTensor>, Str
             .map(|o| bias.values[o] * scale.values[o] + offset.values[o])
             .collect();
         let channels = shape[0];
-        out.push(NamedTensor {
-            name: format!("{burn}.weight"),
+        let name = format!("{burn}.weight");
+        let eight = filters.quantized.as_ref().map(|q| {
+            let (_, bytes) = hwio_to_oihw(&filters.shape, &q.bytes);
+            eight_bit(&name, &shape, bytes, q, Some(scale.values.clone()))
+        });
+        let weight = NamedTensor {
+            name,
             shape,
             values: weight,
-        });
-        out.push(NamedTensor {
+        };
+        out.push_weight(weight, eight);
+        out.tensors.push(NamedTensor {
             name: format!("{burn}.bias"),
             shape: vec![channels],
             values: folded_bias,
@@ -243,50 +322,90 @@ pub fn facenet(tensors: Vec<(String, TfTensor)>) -> Result<Vec<NamedTensor>, Str
     }
     let fc = src.take("fc", 2)?;
     // TF dense `[in, out]` is already Burn's Linear layout.
-    out.push(NamedTensor {
+    let eight = fc
+        .quantized
+        .as_ref()
+        .map(|q| eight_bit("fc.weight", &fc.shape, q.bytes.clone(), q, None));
+    let weight = NamedTensor {
         name: "fc.weight".into(),
         shape: fc.shape,
         values: fc.values,
-    });
+    };
+    out.push_weight(weight, eight);
     src.finish()?;
     Ok(out)
 }
 
-/// TinyFaceDetector weights → [`photolink_core::towers::face_detector::FaceDetector`] paths.
-pub fn face_detector(tensors: Vec<(String, TfTensor)>) -> Result<Vec<NamedTensor>, String> {
+/// How a TF tensor is laid out in Burn.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// A bias: as it is.
+    Same,
+    /// A convolution's filters ([`hwio_to_oihw`]).
+    Conv,
+    /// A depthwise convolution's filters ([`depthwise_to_oihw`]).
+    Depthwise,
+}
+
+impl Layout {
+    fn apply<T: Copy + Default>(self, shape: &[usize], values: &[T]) -> (Vec<usize>, Vec<T>) {
+        match self {
+            Layout::Same => (shape.to_vec(), values.to_vec()),
+            Layout::Conv => hwio_to_oihw(shape, values),
+            Layout::Depthwise => depthwise_to_oihw(shape, values),
+        }
+    }
+}
+
+/// TinyFaceDetector weights → [`photolink_core::towers::face_detector::FaceDetector`] paths, only
+/// transposed: the 8-bit forms are the source's bytes in Burn's layout.
+pub fn face_detector(tensors: Vec<(String, TfTensor)>) -> Result<Converted, String> {
     let mut src = Source::new(tensors);
-    let mut out = Vec::new();
-    let mut push = |name: String, (shape, values): (Vec<usize>, Vec<f32>)| {
-        out.push(NamedTensor {
+    let mut converted = Converted::new();
+    let mut push = |name: String, t: TfTensor, layout: Layout| {
+        let (shape, values) = layout.apply(&t.shape, &t.values);
+        let eight = t.quantized.as_ref().map(|q| {
+            let (_, bytes) = layout.apply(&t.shape, &q.bytes);
+            eight_bit(&name, &shape, bytes, q, None)
+        });
+        let tensor = NamedTensor {
             name,
             shape,
             values,
-        })
+        };
+        if matches!(layout, Layout::Same) {
+            converted.tensors.push(tensor);
+        } else {
+            converted.push_weight(tensor, eight);
+        }
     };
-    let bias = |t: TfTensor| (t.shape, t.values);
     push(
         "conv0.weight".into(),
-        hwio_to_oihw(&src.take("conv0/filters", 4)?),
+        src.take("conv0/filters", 4)?,
+        Layout::Conv,
     );
-    push("conv0.bias".into(), bias(src.take("conv0/bias", 1)?));
+    push(
+        "conv0.bias".into(),
+        src.take("conv0/bias", 1)?,
+        Layout::Same,
+    );
     for i in 1..=5 {
         let layer = format!("separable.{}", i - 1);
         let dw = src.take(&format!("conv{i}/depthwise_filter"), 4)?;
-        push(format!("{layer}.depthwise.weight"), depthwise_to_oihw(&dw));
+        push(format!("{layer}.depthwise.weight"), dw, Layout::Depthwise);
         let pw = src.take(&format!("conv{i}/pointwise_filter"), 4)?;
-        push(format!("{layer}.pointwise.weight"), hwio_to_oihw(&pw));
-        push(
-            format!("{layer}.pointwise.bias"),
-            bias(src.take(&format!("conv{i}/bias"), 1)?),
-        );
+        push(format!("{layer}.pointwise.weight"), pw, Layout::Conv);
+        let bias = src.take(&format!("conv{i}/bias"), 1)?;
+        push(format!("{layer}.pointwise.bias"), bias, Layout::Same);
     }
     push(
         "head.weight".into(),
-        hwio_to_oihw(&src.take("conv8/filters", 4)?),
+        src.take("conv8/filters", 4)?,
+        Layout::Conv,
     );
-    push("head.bias".into(), bias(src.take("conv8/bias", 1)?));
+    push("head.bias".into(), src.take("conv8/bias", 1)?, Layout::Same);
     src.finish()?;
-    Ok(out)
+    Ok(converted)
 }
 
 #[cfg(test)]
@@ -303,6 +422,8 @@ mod tests {
         let t = read(manifest, &bin).unwrap();
         assert_eq!(t[0].0, "a");
         assert_eq!(t[0].1.values, vec![-1.0, 1.0]);
+        assert_eq!(t[0].1.quantized.as_ref().unwrap().bytes, vec![0, 4]);
+        assert!(t[1].1.quantized.is_none());
         assert_eq!(t[1].1.values, vec![2.5]);
         assert!(
             read(manifest, &bin[..5])
@@ -321,18 +442,11 @@ mod tests {
     #[test]
     fn layouts_are_transposed() {
         // HWIO [1, 2, 1, 2]: value = 10·x + o.
-        let t = TfTensor {
-            shape: vec![1, 2, 1, 2],
-            values: vec![0.0, 1.0, 10.0, 11.0],
-        };
-        let (shape, v) = hwio_to_oihw(&t);
+        let (shape, v) = hwio_to_oihw(&[1, 2, 1, 2], &[0.0, 1.0, 10.0, 11.0]);
         assert_eq!(shape, vec![2, 1, 1, 2]);
         assert_eq!(v, vec![0.0, 10.0, 1.0, 11.0]);
-        let d = TfTensor {
-            shape: vec![1, 2, 2, 1],
-            values: vec![0.0, 1.0, 10.0, 11.0], // (x, c): 10·x + c
-        };
-        let (shape, v) = depthwise_to_oihw(&d);
+        // (x, c): 10·x + c
+        let (shape, v) = depthwise_to_oihw(&[1, 2, 2, 1], &[0.0, 1.0, 10.0, 11.0]);
         assert_eq!(shape, vec![2, 1, 1, 2]);
         assert_eq!(v, vec![0.0, 10.0, 1.0, 11.0]);
     }
