@@ -294,6 +294,13 @@ fn check_embed_pixels(bundle: &Path, images: &Path) {
     let pixels = kind.preprocess(&photo);
     let alone = pollster::block_on(linker.embed_pixels(pixels.clone())).unwrap();
     assert_eq!(alone, from_photo);
+    // The 8-bit weight files link the photo as the f32 ones do (within their quantisation).
+    let eight_bit =
+        photolink_core::linker::Linker::open(bundle, Compute::cpu(), Precision::U8).unwrap();
+    let quantized = pollster::block_on(eight_bit.embed(std::slice::from_ref(&photo))).unwrap();
+    let cosine = photolink_core::towers::golden::cosine(&quantized, &from_photo);
+    assert!(cosine >= 0.99, "8-bit against f32 weights: cosine {cosine}");
+    assert_ne!(quantized, from_photo, "the 8-bit file was not the one loaded");
     let side = kind.input_size();
     assert!(pollster::block_on(linker.embed_pixels(pixels[1..].to_vec())).is_err());
     let too_many = vec![0.0; 17 * 3 * side * side];
@@ -319,7 +326,7 @@ fn check_tampered_weights(bundle: &Path, scratch: &Path) {
         }
     };
     let open = |dir: &Path, precision| Linker::open(dir, Compute::cpu(), precision);
-    for precision in [Precision::F32, Precision::F16] {
+    for precision in Precision::ALL {
         assert!(open(bundle, precision).is_ok(), "the intact bundle");
     }
     let manifest_path = scratch.join("manifest.json");
@@ -345,7 +352,7 @@ fn check_tampered_weights(bundle: &Path, scratch: &Path) {
     // Re-hashed: the identity no longer matches, for either precision.
     entry.sha256 = photolink_kb::layout::sha256_hex(&bytes);
     std::fs::write(&manifest_path, manifest.to_json()).unwrap();
-    for precision in [Precision::F16, Precision::F32] {
+    for precision in Precision::ALL {
         match open(scratch, precision) {
             Err(LinkError::Kb(KbError::ModelMismatch { .. })) => {}
             other => panic!("re-hashed f16 weights: {:?}", other.err()),
