@@ -300,7 +300,10 @@ fn check_embed_pixels(bundle: &Path, images: &Path) {
     let quantized = pollster::block_on(eight_bit.embed(std::slice::from_ref(&photo))).unwrap();
     let cosine = photolink_core::towers::golden::cosine(&quantized, &from_photo);
     assert!(cosine >= 0.99, "8-bit against f32 weights: cosine {cosine}");
-    assert_ne!(quantized, from_photo, "the 8-bit file was not the one loaded");
+    assert_ne!(
+        quantized, from_photo,
+        "the 8-bit file was not the one loaded"
+    );
     let side = kind.input_size();
     assert!(pollster::block_on(linker.embed_pixels(pixels[1..].to_vec())).is_err());
     let too_many = vec![0.0; 17 * 3 * side * side];

@@ -60,7 +60,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         args.out.display()
     );
     println!(
-        "export: image weights in 8 bits, {} tensors stored as the tower's own 8-bit source",
+        "export: image weights in 8 bits, {} tensors stored in their source's form (bit for bit)",
         exported.eight_bit_exact
     );
     match &exported.calibration {

@@ -1,7 +1,8 @@
 //! Exporting a trained run as a static bundle: the KB's text vectors (text tower → trained
 //! projection → unit vectors → int8 shards), entity metadata, the image side's weights in f32,
-//! f16 and 8 bits (tower + projection; plus the face detector for person bundles) and `linker.json` — a folder
-//! any static host can serve, complete and self-checking (every file's sha256 is in the manifest).
+//! f16 and 8 bits (tower + projection; plus the face detector for person bundles) and
+//! `linker.json` — a folder any static host can serve, complete and self-checking (every file's
+//! sha256 is in the manifest).
 //! Entities that name reference pictures get their pictures fused into their vector
 //! ([`crate::references`]).
 
@@ -64,7 +65,8 @@ pub struct Exported {
     pub fused: usize,
     /// The abstention rules tried on the dev split, and the one the bundle carries.
     pub calibration: Option<Calibration>,
-    /// Tensors of the 8-bit image weights stored as the tower's own 8-bit source, exactly.
+    /// Tensors of the 8-bit image weights stored in their source's form (face-api.js's bytes or
+    /// float32), which reproduces the f32 weights exactly.
     pub eight_bit_exact: usize,
 }
 
@@ -131,8 +133,9 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         weights::to_burnpack(&image, p).map_err(|e| TrainError::weights("image weights", e))
     };
     let (image_f32, image_f16) = (burnpack(Precision::F32)?, burnpack(Precision::F16)?);
-    // Where the tower is still the pretrained one, its 8-bit file's own bytes (face-api.js's for
-    // FaceNet) are stored as they are; the projection and tuned layers are quantised per channel.
+    // Where the tower is still the pretrained one, its 8-bit file's forms (face-api.js's own bytes
+    // for FaceNet) are stored as they are; the projection and tuned layers are quantised per
+    // channel.
     let sources = assets::eight_bit_forms(models, config.image_tower).map_err(TrainError::from)?;
     let (image_u8, eight_bit_exact) = eight_bit::pack(image_f32.clone(), &sources)
         .map_err(|e| TrainError::weights("image weights in 8 bits", e))?;

@@ -1,6 +1,7 @@
 //! Weight files in 8 bits: a burnpack file in which each large tensor is one byte per value with an
 //! affine map per output channel, `value = f32(min_c + step_c · byte) · factor_c`, dequantised to
-//! f32 when the file is loaded; small tensors (biases) stay f32.
+//! f32 when the file is loaded; small tensors (biases) stay f32, and so do large ones that the
+//! network's source held in f32 ([`Sources`]).
 //!
 //! The optional per-channel `factor` is for weights converted from an 8-bit source and then scaled
 //! per output channel: FaceNet's convolutions come from face-api.js's uint8 weights folded with the
@@ -284,7 +285,7 @@ pub fn pack(f32_file: Vec<u8>, sources: &Sources) -> Result<(Vec<u8>, usize), We
 }
 
 /// Writes `q` as the tensors of the file format (module docs).
-pub fn push_eight_bit(out: &mut Vec<PackTensor>, q: EightBit) {
+fn push_eight_bit(out: &mut Vec<PackTensor>, q: EightBit) {
     let f64_bytes = |v: &[f64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     out.push(pack_tensor(
         format!("{}{MIN}", q.name),
@@ -310,7 +311,7 @@ pub fn push_eight_bit(out: &mut Vec<PackTensor>, q: EightBit) {
 }
 
 /// A file made of `tensors` (f32 and [`push_eight_bit`]'s) as burnpack bytes.
-pub fn write(tensors: Vec<PackTensor>) -> Result<Vec<u8>, WeightsError> {
+fn write(tensors: Vec<PackTensor>) -> Result<Vec<u8>, WeightsError> {
     Writer::new(tensors)
         .into_bytes()
         .map(|b| b.to_vec())
@@ -325,16 +326,16 @@ pub fn is_eight_bit(bytes: &[u8]) -> bool {
 }
 
 /// What an 8-bit file holds: its 8-bit tensors, and the others as they are.
-pub struct Unpacked {
+struct Unpacked {
     /// The 8-bit tensors, not dequantised.
-    pub eight_bit: Vec<EightBit>,
+    eight_bit: Vec<EightBit>,
     /// Every other tensor.
-    pub plain: Vec<PackTensor>,
+    plain: Vec<PackTensor>,
 }
 
 /// Splits an 8-bit file into its tensors; a companion without its tensor, a tensor without its
 /// companions, or sizes that do not agree are errors that name the tensor.
-pub fn unpack(bytes: Vec<u8>) -> Result<Unpacked, WeightsError> {
+fn unpack(bytes: Vec<u8>) -> Result<Unpacked, WeightsError> {
     let tensors = Reader::from_bytes(Bytes::from_bytes_vec(bytes))
         .and_then(Reader::into_tensors)
         .map_err(|e| WeightsError::Format(e.to_string()))?;
