@@ -318,13 +318,6 @@ fn write(tensors: Vec<PackTensor>) -> Result<Vec<u8>, WeightsError> {
         .map_err(|e| WeightsError::Format(e.to_string()))
 }
 
-/// Whether burnpack `bytes` are an 8-bit file (hold a U8 tensor). Not a burnpack file: `false`.
-pub fn is_eight_bit(bytes: &[u8]) -> bool {
-    Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .and_then(Reader::into_tensors)
-        .is_ok_and(|t| t.iter().any(|t| t.dtype == DType::U8))
-}
-
 /// What an 8-bit file holds: its 8-bit tensors, and the others as they are.
 struct Unpacked {
     /// The 8-bit tensors, not dequantised.
@@ -405,7 +398,8 @@ fn unpack(bytes: Vec<u8>) -> Result<Unpacked, WeightsError> {
     })
 }
 
-/// An 8-bit file's tensors with every 8-bit one dequantised to f32, ready to apply to a module.
+/// A weight file's tensors (f32, f16 or 8-bit), each 8-bit one dequantised to f32, ready to apply
+/// to a module.
 pub fn dequantize_file(bytes: Vec<u8>) -> Result<Vec<PackTensor>, WeightsError> {
     let Unpacked {
         eight_bit,
@@ -513,7 +507,7 @@ mod tests {
         };
         let (file, exact) = pack(f32_file, &sources).unwrap();
         assert_eq!(exact, 1);
-        assert!(is_eight_bit(&file));
+        assert_eq!(unpack(file.clone()).unwrap().eight_bit.len(), 2);
         let back = dequantize_file(file).unwrap();
         let get = |name: &str| {
             let t = back.iter().find(|t| t.name == name).unwrap();
@@ -563,7 +557,7 @@ mod tests {
         };
         let (file, kept) = pack(f32_file, &sources).unwrap();
         assert_eq!(kept, 1);
-        assert!(!is_eight_bit(&file));
+        assert!(unpack(file.clone()).unwrap().eight_bit.is_empty());
         assert_eq!(Sources::of_file(file).unwrap().float[0].values, v);
     }
 

@@ -3,7 +3,7 @@
 //! missing, unused or misshapen tensor is an error that names it, never a silently random layer.
 
 use burn::module::Module;
-use burn::store::burn_pack::{Error as PackError, Tensor as PackTensor};
+use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{ApplyResult, BurnpackStore, FloatCastAdapter, ModuleSnapshot};
 use burn::tensor::{Bytes, DType};
 
@@ -70,24 +70,10 @@ pub fn load_part<M: Module>(
     bytes: Vec<u8>,
     unused_prefixes: &[&str],
 ) -> Result<M, WeightsError> {
-    if eight_bit::is_eight_bit(&bytes) {
-        let tensors = eight_bit::dequantize_file(bytes)?;
-        let mut result = module.apply(tensors, None, None, false);
-        result
-            .unused
-            .retain(|name| !unused_prefixes.iter().any(|p| name.starts_with(p)));
-        strict(result)?;
-        return Ok(module);
-    }
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
-        .with_from_adapter(FloatCastAdapter::to(DType::F32))
-        .allow_partial(false)
-        .validate(true);
-    let result = module.load_from(&mut store).map_err(|e| match e {
-        PackError::ValidationError(msg) => WeightsError::Mismatch(msg),
-        other => WeightsError::Format(other.to_string()),
-    })?;
-    let mut result = result;
+    // One read for every precision: 8-bit tensors come back dequantised, f16 ones are cast here.
+    let tensors = eight_bit::dequantize_file(bytes)?;
+    let to_f32 = Box::new(FloatCastAdapter::to(DType::F32));
+    let mut result = module.apply(tensors, None, Some(to_f32), false);
     result
         .unused
         .retain(|name| !unused_prefixes.iter().any(|p| name.starts_with(p)));
