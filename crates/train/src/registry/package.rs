@@ -1,4 +1,5 @@
-//! Obtaining one pinned registry package with its ordinary client (`npm pack`, `pip download`),
+//! Obtaining one pinned registry package with its ordinary client (`npm pack`, `pip download`,
+//! `apt-get download`),
 //! checking its sha256, and keeping it in a cache outside the clone so that a rerun is instant and
 //! works offline.
 
@@ -22,6 +23,9 @@ pub enum Client {
     Npm,
     /// PyPI, through `pip download`.
     Pip,
+    /// Debian's archive, through `apt-get download` (a `.deb`; the version is Debian's, epoch
+    /// included).
+    Apt,
 }
 
 /// A package pinned by name, version and the sha256 of its archive.
@@ -42,6 +46,7 @@ impl std::fmt::Display for PackagePin {
         match self.client {
             Client::Npm => write!(f, "npm {}@{}", self.name, self.version),
             Client::Pip => write!(f, "PyPI {}=={}", self.name, self.version),
+            Client::Apt => write!(f, "Debian {}={}", self.name, self.version),
         }
     }
 }
@@ -129,6 +134,15 @@ impl PackagePin {
                     .arg(dir)
                     .arg(format!("{}=={}", self.name, self.version));
                 ("pip", c)
+            }
+            Client::Apt => {
+                // apt-get writes into its working folder; a package list that lacks the version
+                // makes it fail by name, which reaches the user as a Download error.
+                let mut c = Command::new("apt-get");
+                c.args(["download", "--quiet"])
+                    .arg(format!("{}={}", self.name, self.version))
+                    .current_dir(dir);
+                ("apt-get", c)
             }
         };
         let output = command.output().map_err(|e| RegistryError::ClientMissing {
