@@ -439,6 +439,7 @@ impl ValueEnum for Benchmark {
         &[
             Benchmark(BenchmarkId::Persons),
             Benchmark(BenchmarkId::Emoji),
+            Benchmark(BenchmarkId::Glyphs),
         ]
     }
 

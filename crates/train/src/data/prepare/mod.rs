@@ -8,6 +8,7 @@
 //! leaves a half-written benchmark under the real name.
 
 mod emoji;
+mod glyphs;
 mod persons;
 mod roster;
 
@@ -31,17 +32,24 @@ pub enum BenchmarkId {
     Persons,
     /// Emoji, linked whole.
     Emoji,
+    /// Every visible Unicode character, drawn by independent fonts: the KB at the paper's scale.
+    Glyphs,
 }
 
 impl BenchmarkId {
     /// Every benchmark that can be prepared.
-    pub const ALL: [BenchmarkId; 2] = [BenchmarkId::Persons, BenchmarkId::Emoji];
+    pub const ALL: [BenchmarkId; 3] = [
+        BenchmarkId::Persons,
+        BenchmarkId::Emoji,
+        BenchmarkId::Glyphs,
+    ];
 
     /// The name on the command line and of the benchmark's folder.
     pub fn name(self) -> &'static str {
         match self {
             BenchmarkId::Persons => "persons",
             BenchmarkId::Emoji => "emoji",
+            BenchmarkId::Glyphs => "glyphs",
         }
     }
 
@@ -55,6 +63,10 @@ impl BenchmarkId {
             BenchmarkId::Emoji => {
                 "emoji drawn by Google and Twitter (train, 5% of Twitter held out as dev) linked to \
                  CLDR names; Apple's drawings are the test"
+            }
+            BenchmarkId::Glyphs => {
+                "every visible Unicode 15.0 character (Debian unicode-data) drawn by six font \
+                 families, linked to English descriptions; Hanazono's drawings are the test"
             }
         }
     }
@@ -75,6 +87,7 @@ impl BenchmarkId {
         match self {
             BenchmarkId::Persons => (persons::RECIPE, persons::pins()),
             BenchmarkId::Emoji => (emoji::RECIPE, emoji::pins()),
+            BenchmarkId::Glyphs => (glyphs::RECIPE, glyphs::pins()),
         }
     }
 
@@ -88,6 +101,7 @@ impl BenchmarkId {
         match self {
             BenchmarkId::Persons => persons::build(images, cache, progress),
             BenchmarkId::Emoji => emoji::build(images, cache, progress),
+            BenchmarkId::Glyphs => glyphs::build(images, cache, progress),
         }
     }
 }
@@ -185,6 +199,8 @@ struct Built {
     mentions: Vec<Mention>,
     dropped: BTreeMap<String, usize>,
     notes: Vec<String>,
+    /// Benchmark-specific files written beside `kb.jsonl`, by name.
+    side_files: BTreeMap<String, Vec<u8>>,
 }
 
 /// Builds `benchmark` into `out_root/<name>/` from packages cached under `cache` (see
@@ -252,6 +268,10 @@ fn write_build(staging: &Path, name: &str, mut built: Built) -> Result<PrepareRe
     name_reference_images(&mut built.entities, &built.mentions);
     write_kb(&staging.join(KB_FILE), &built.entities)?;
     write_mentions(&staging.join(MENTIONS_FILE), &built.mentions)?;
+    for (name, bytes) in &built.side_files {
+        let path = staging.join(name);
+        photolink_kb::atomic_file::write(&path, bytes).map_err(|e| DataError::io(&path, e))?;
+    }
     let report = PrepareReport {
         benchmark: name.to_string(),
         recipe: built.recipe,
@@ -379,9 +399,9 @@ mod tests {
         let err = BenchmarkId::named("wikiperson").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown benchmark \"wikiperson\"; known: persons, emoji"
+            "unknown benchmark \"wikiperson\"; known: persons, emoji, glyphs"
         );
-        assert_eq!(names().collect::<Vec<_>>(), ["persons", "emoji"]);
+        assert_eq!(names().collect::<Vec<_>>(), ["persons", "emoji", "glyphs"]);
     }
 
     #[test]
@@ -423,6 +443,7 @@ mod tests {
             }],
             dropped: BTreeMap::new(),
             notes: vec![],
+            side_files: BTreeMap::new(),
         };
         let written = write_build(&dir, "persons", built).unwrap();
         assert_eq!(written.mentions.test, 1);

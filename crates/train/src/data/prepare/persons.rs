@@ -339,6 +339,7 @@ fn build_from(
         mentions,
         dropped,
         notes,
+        side_files: BTreeMap::new(),
     })
 }
 
