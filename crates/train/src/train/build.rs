@@ -88,6 +88,7 @@ pub(super) fn load_data(
         &config.data.join("mentions.jsonl"),
         &config.data.join("images"),
     )?;
+    let dataset = dataset.with_lookalike_file(&config.data)?;
     let features = features::load_or_compute(
         &dataset,
         &config.data,

@@ -15,9 +15,14 @@ pub(super) struct Context<'a> {
     pub(super) entities: usize,
     /// Length of the pretrained tower's features, on which look-alikes are found.
     pub(super) frozen_dim: usize,
-    /// Found on the first evaluation: quadratic in the training photos, and not needed to
-    /// embed.
+    /// Listed by the benchmark, or else found on the first evaluation: quadratic in the training
+    /// photos, and not needed to embed.
     pub(super) lookalikes: std::cell::OnceCell<LookAlikes>,
+    /// Per entity: whether it has a training mention.
+    pub(super) seen: Vec<bool>,
+    /// Per dev and test mention: the other entities drawn identically in its source.
+    pub(super) dev_class_mates: Vec<Vec<usize>>,
+    pub(super) test_class_mates: Vec<Vec<usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -37,15 +42,32 @@ impl<'a> Context<'a> {
                 })
                 .collect()
         };
+        let train_entities = entity_of(Split::Train);
+        let mut seen = vec![false; dataset.entities().len()];
+        for &e in &train_entities {
+            seen[e] = true;
+        }
+        let lookalikes = std::cell::OnceCell::new();
+        let file = dataset.lookalike_file();
+        if let Some(file) = file {
+            let _ = lookalikes.set(LookAlikes::listed(file.flags(dataset)));
+        }
+        let class_mates = |split: Split| match file {
+            Some(file) => file.class_mates(dataset, dataset.split(split)),
+            None => vec![Vec::new(); dataset.split(split).count()],
+        };
         Self {
             features,
             text,
-            train_entities: entity_of(Split::Train),
+            train_entities,
             dev_entities: entity_of(Split::Dev),
             test_entities: entity_of(Split::Test),
             entities: dataset.entities().len(),
             frozen_dim: image_tower.feature_dim(),
-            lookalikes: std::cell::OnceCell::new(),
+            lookalikes,
+            seen,
+            dev_class_mates: class_mates(Split::Dev),
+            test_class_mates: class_mates(Split::Test),
         }
     }
 
@@ -126,16 +148,27 @@ impl<'a> Context<'a> {
     ) -> EvalReport {
         let gold = self.gold(split);
         if gold.is_empty() {
-            return EvalReport::new(&[], &[], self.lookalikes());
+            let none = eval::Ranked {
+                strict: Vec::new(),
+                class_aware: Vec::new(),
+            };
+            return EvalReport::new(&none, gold, self.lookalikes(), &self.seen);
         }
+        let mates = match split {
+            Split::Dev => self.dev_class_mates.clone(),
+            Split::Test => self.test_class_mates.clone(),
+            Split::Train => vec![Vec::new(); gold.len()],
+        };
         let (image_vectors, text_vectors) = self.vectors(model, split, device);
-        let ranks = eval::ranks(
+        let ranked = eval::rank(
             &image_vectors,
             gold,
+            &mates,
             &text_vectors,
             model.heads.image.weight.dims()[1],
+            device,
         );
-        EvalReport::new(&ranks, gold, self.lookalikes())
+        EvalReport::new(&ranked, gold, self.lookalikes(), &self.seen)
     }
 }
 

