@@ -144,6 +144,7 @@ fn a_wikiperson_release_imports_trains_and_evaluates() {
     );
     let json = root.join("test.json");
     let eval = photolink(&["eval"], &[("--run", &run), ("--json", &json)]);
+    eprintln!("{eval}");
     assert!(eval.contains("text only"), "{eval}");
     let test: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(test["all"]["count"], 6);

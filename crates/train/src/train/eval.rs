@@ -33,7 +33,8 @@ impl RankMetrics {
             acc1: within(1),
             recall5: within(5),
             recall10: within(10),
-            mrr: ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / n,
+            // A fold from +0.0: an empty float sum is −0.0, printed "-0.000".
+            mrr: ranks.iter().fold(0.0, |sum, &r| sum + 1.0 / r as f64) / n,
         }
     }
 }
