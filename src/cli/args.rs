@@ -253,6 +253,14 @@ pub struct ExportArgs {
     /// Largest shard, in bytes.
     #[arg(long, default_value_t = photolink_kb::writer::DEFAULT_MAX_SHARD_BYTES)]
     pub max_shard_bytes: u64,
+    /// Cut the KB into this many partitions (k-means over its vectors; about √entities), so that
+    /// a reader fetches and scans only the nearest `--nprobe` per query (`photolink eval
+    /// --partition-recall` measures the trade-off on a run's own vectors).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=photolink_kb::layout::MAX_PARTITIONS as u64))]
+    pub partitions: Option<u64>,
+    /// Partitions searched per query by default, with `--partitions`.
+    #[arg(long, default_value_t = photolink_kb::manifest::DEFAULT_NPROBE, requires = "partitions", value_parser = clap::value_parser!(u32).range(1..))]
+    pub nprobe: u32,
     /// Leave out the refinement files (4-bit residuals that make rankings match exact
     /// search on near-ties): the KB download shrinks by a third.
     #[arg(long)]

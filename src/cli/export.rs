@@ -44,6 +44,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
         title,
         max_shard_bytes: args.max_shard_bytes,
         refine: !args.no_refine,
+        partitions: args.partitions.map(|count| export::Partitioning {
+            count: count as usize,
+            nprobe: args.nprobe,
+        }),
         text_cache,
         mentions,
     })?;

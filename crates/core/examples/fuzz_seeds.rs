@@ -63,6 +63,7 @@ fn small_bundle(dir: &Path, partitioned: bool) -> Result<Manifest, photolink_kb:
     let options = WriterOptions {
         max_shard_bytes: photolink_kb::layout::shard_len(dim, 16),
         partitions: partitioned.then(|| KMeansOptions::new(4)),
+        nprobe: 2,
         refine: partitioned,
     };
     let mut writer = BundleWriter::new(dir, dim, "seed", options)?;

@@ -88,6 +88,17 @@ pub struct Partitions {
     /// Path of the centroids file (role [`Role::Centroids`]), a shard whose row `p` is the centroid
     /// of partition `p`; kept out of the JSON because thousands of centroids are megabytes of text.
     pub centroids: String,
+    /// Partitions a reader searches per query by default (chosen by the exporter on the bundle's
+    /// own vectors); bundles written before it existed search [`DEFAULT_NPROBE`].
+    #[serde(default = "default_nprobe")]
+    pub nprobe: u32,
+}
+
+/// The `nprobe` of a partitioned bundle that names none.
+pub const DEFAULT_NPROBE: u32 = 8;
+
+fn default_nprobe() -> u32 {
+    DEFAULT_NPROBE
 }
 
 /// The parsed, validated `manifest.json`.
@@ -392,6 +403,9 @@ impl Manifest {
                 "partition count {} is outside 1..={MAX_PARTITIONS}",
                 p.count
             )));
+        }
+        if p.nprobe == 0 {
+            return Err(inconsistent("partitions.nprobe is 0".into()));
         }
         let [c] = centroid_files.as_slice() else {
             return Err(inconsistent(format!(

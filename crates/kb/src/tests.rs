@@ -69,6 +69,7 @@ fn options(max_shard_bytes: u64) -> WriterOptions {
     WriterOptions {
         max_shard_bytes,
         partitions: None,
+        nprobe: manifest::DEFAULT_NPROBE,
         refine: true,
     }
 }
@@ -722,9 +723,19 @@ fn partitioned_bundle_full_probe_equals_exhaustive() {
     let (n, dim, k) = (2000, 32, 8);
     let mut opts = options(layout::shard_len(dim, 100));
     opts.partitions = Some(KMeansOptions::new(k));
+    // More than there are partitions: the manifest keeps their number.
+    opts.nprobe = 99;
     let (m, v) = write_bundle(&dir, n, dim, opts);
     let parts = m.partitions.clone().unwrap();
-    assert_eq!(parts.count, k as u32);
+    assert_eq!((parts.count, parts.nprobe), (k as u32, k as u32));
+    // A manifest without nprobe (older bundles) reads the default; 0 is refused.
+    let mut json: serde_json::Value = serde_json::to_value(&m).unwrap();
+    json["partitions"].as_object_mut().unwrap().remove("nprobe");
+    let old = Manifest::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(old.partitions.unwrap().nprobe, manifest::DEFAULT_NPROBE);
+    json["partitions"]["nprobe"] = 0.into();
+    let err = Manifest::parse(&serde_json::to_vec(&json).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("nprobe"), "{err}");
     let r = BundleReader::open(&dir.0).unwrap();
     let centroids = r.load_centroids().unwrap().unwrap();
     let all = r.load_shards().unwrap();

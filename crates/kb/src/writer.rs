@@ -41,6 +41,8 @@ pub struct WriterOptions {
     pub max_shard_bytes: u64,
     /// Coarse partitioning; `None` writes one shard set for exhaustive search.
     pub partitions: Option<KMeansOptions>,
+    /// With `partitions`: how many a reader searches per query by default (at most their number).
+    pub nprobe: u32,
     /// Write a refinement file (4-bit residuals, half a shard's size) beside every shard, so that
     /// searches rank like ~12-bit rows; off saves that download.
     pub refine: bool,
@@ -51,6 +53,7 @@ impl Default for WriterOptions {
         WriterOptions {
             max_shard_bytes: DEFAULT_MAX_SHARD_BYTES,
             partitions: None,
+            nprobe: crate::manifest::DEFAULT_NPROBE,
             refine: true,
         }
     }
@@ -456,6 +459,7 @@ impl BundleWriter {
         self.partitions = Some(Partitions {
             count: opts.k as u32,
             centroids: centroid_path,
+            nprobe: self.options.nprobe.clamp(1, opts.k as u32),
         });
 
         let parts = partition::assign(&pending.rows, &pending.scales, &quant, &centroid_shard)?;

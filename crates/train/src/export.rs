@@ -45,6 +45,9 @@ pub struct ExportOptions {
     pub max_shard_bytes: u64,
     /// Write refinement files beside the shards (see [`photolink_kb::refine`]).
     pub refine: bool,
+    /// Coarse partitions of the KB (k-means), so that a reader fetches and scans only the
+    /// `nprobe` nearest ones per query; `None` writes one shard set for exhaustive search.
+    pub partitions: Option<Partitioning>,
     /// Folder of the text-vector cache ([`VectorCache`]); `None` encodes every text afresh.
     pub text_cache: Option<PathBuf>,
     /// Where the KB's reference pictures are (`kb.jsonl`'s `images` are relative to it).
@@ -54,6 +57,15 @@ pub struct ExportOptions {
     /// The benchmark's `mentions.jsonl`, whose dev split calibrates when the bundle answers "not
     /// in this knowledge base" ([`crate::abstention`]); `None`: the bundle always answers.
     pub mentions: Option<PathBuf>,
+}
+
+/// How a partitioned bundle is cut.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Partitioning {
+    /// Number of partitions.
+    pub count: usize,
+    /// Partitions a reader searches per query by default.
+    pub nprobe: u32,
 }
 
 /// What an export wrote.
@@ -171,7 +183,12 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         WriterOptions {
             max_shard_bytes: options.max_shard_bytes,
             refine: options.refine,
-            ..WriterOptions::default()
+            partitions: options
+                .partitions
+                .map(|p| photolink_kb::KMeansOptions::new(p.count)),
+            nprobe: options
+                .partitions
+                .map_or(photolink_kb::manifest::DEFAULT_NPROBE, |p| p.nprobe),
         },
     )?;
     let bar = crate::progress::bar(entities.len(), "encoding KB");
