@@ -212,6 +212,11 @@ impl LoadedRun {
         )
     }
 
+    /// The cached tower features the run trained on.
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
     /// The run's data: its KB (with the entities' reference pictures) and mentions.
     pub fn dataset(&self) -> &Dataset {
         &self.dataset

@@ -1,0 +1,81 @@
+//! Why a run links photos of a new source (a font, a vendor) badly, or well: how much of an
+//! entity's identity the frozen image tower keeps across sources, measured without any training.
+//! Each test photo of an entity that has training photos is compared (cosine of the frozen
+//! features) with every clean training photo; the figure is how often the nearest one shows the
+//! same entity, next to the trained run's own accuracy on its training photos and on test.
+//!
+//! ```sh
+//! cargo run --release -p photolink-train --example cross_source_neighbours -- <run folder>
+//! ```
+//! For a run with a frozen image tower (its cache holds the tower's features).
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use photolink_train::data::Split;
+use photolink_train::train::LoadedRun;
+use photolink_train::train::eval::{RankMetrics, ranks};
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, run] = args.as_slice() else {
+        return Err("usage: cross_source_neighbours <run folder>".into());
+    };
+    let loaded = LoadedRun::open(Path::new(run))?;
+    if loaded.config.unfreeze_image > 0 {
+        return Err("the run fine-tunes its image tower: its cache holds activations".into());
+    }
+    let features = loaded.features();
+    let dim = features.dim;
+    let unit = |rows: &[f32]| -> Vec<f32> {
+        rows.chunks(dim)
+            .flat_map(|r| {
+                let norm = r.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                r.iter().map(move |x| x / norm)
+            })
+            .collect()
+    };
+    let dataset = loaded.dataset();
+    let gold_of = |split: Split| -> Vec<usize> {
+        dataset
+            .split(split)
+            .map(|m| dataset.entity_index(&m.entity).expect("known entity"))
+            .collect()
+    };
+    let (train_gold, test_gold) = (gold_of(Split::Train), gold_of(Split::Test));
+    // The training photo of each entity (the first one, when it has several).
+    let mut photo_of = vec![None; dataset.entities().len()];
+    for (i, &e) in train_gold.iter().enumerate().rev() {
+        photo_of[e] = Some(i);
+    }
+    let train = unit(&features.train_clean);
+    let test = unit(&features.test);
+    let (mut queries, mut targets) = (Vec::new(), Vec::new());
+    for (row, &e) in test.chunks(dim).zip(&test_gold) {
+        if let Some(i) = photo_of[e] {
+            queries.extend_from_slice(row);
+            targets.push(i);
+        }
+    }
+    let nearest = RankMetrics::of(&ranks(&queries, &targets, &train, dim, &Device::flex()));
+    println!(
+        "frozen {} features, no training: the test photo's nearest of the {} training photos shows \
+         its entity for {:.1} % of {} test photos of seen entities (R@5 {:.1} %, R@10 {:.1} %)",
+        loaded.config.image_tower.name(),
+        train_gold.len(),
+        100.0 * nearest.acc1,
+        nearest.count,
+        100.0 * nearest.recall5,
+        100.0 * nearest.recall10
+    );
+    let on_train = loaded.evaluate(Split::Train).all;
+    let on_test = loaded.evaluate(Split::Test).seen;
+    println!(
+        "the trained run over the whole KB: acc@1 {:.1} % on its {} training photos, {:.1} % on the {} test photos of the same entities",
+        100.0 * on_train.acc1,
+        on_train.count,
+        100.0 * on_test.acc1,
+        on_test.count
+    );
+    Ok(())
+}
