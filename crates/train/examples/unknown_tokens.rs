@@ -26,13 +26,19 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let unk = tokenizer
         .token_to_id("[UNK]")
         .ok_or("the tokenizer has no [UNK] token")?;
-    for (label, skip_first_word) in [("whole text", false), ("without the name's first word", true)] {
+    for (label, skip_first_word) in [
+        ("whole text", false),
+        ("without the name's first word", true),
+    ] {
         let (mut tokens, mut unknown, mut with_unknown) = (0usize, 0usize, 0usize);
         let mut lengths = Vec::with_capacity(entities.len());
         for entity in &entities {
             let text = entity_text(entity);
             let text = match skip_first_word {
-                true => text.split_once(' ').map_or("", |(_, rest)| rest).to_string(),
+                true => text
+                    .split_once(' ')
+                    .map_or("", |(_, rest)| rest)
+                    .to_string(),
                 false => text,
             };
             // Without [CLS]/[SEP]: only the text's own tokens.

@@ -20,9 +20,9 @@ pub(super) struct Context<'a> {
     pub(super) lookalikes: std::cell::OnceCell<LookAlikes>,
     /// Per entity: whether it has a training mention.
     pub(super) seen: Vec<bool>,
-    /// Per dev and test mention: the other entities drawn identically in its source.
-    pub(super) dev_class_mates: Vec<Vec<usize>>,
-    pub(super) test_class_mates: Vec<Vec<usize>>,
+    /// Per mention of each split (train, dev, test): the other entities drawn identically in its
+    /// source.
+    pub(super) class_mates: [Vec<Vec<usize>>; 3],
 }
 
 impl<'a> Context<'a> {
@@ -66,8 +66,7 @@ impl<'a> Context<'a> {
             frozen_dim: image_tower.feature_dim(),
             lookalikes,
             seen,
-            dev_class_mates: class_mates(Split::Dev),
-            test_class_mates: class_mates(Split::Test),
+            class_mates: Split::ALL.map(class_mates),
         }
     }
 
@@ -154,16 +153,12 @@ impl<'a> Context<'a> {
             };
             return EvalReport::new(&none, gold, self.lookalikes(), &self.seen);
         }
-        let mates = match split {
-            Split::Dev => self.dev_class_mates.clone(),
-            Split::Test => self.test_class_mates.clone(),
-            Split::Train => vec![Vec::new(); gold.len()],
-        };
+        let mates = &self.class_mates[split as usize];
         let (image_vectors, text_vectors) = self.vectors(model, split, device);
         let ranked = eval::rank(
             &image_vectors,
             gold,
-            &mates,
+            mates,
             &text_vectors,
             model.heads.image.weight.dims()[1],
             device,
