@@ -228,10 +228,10 @@ pub struct EvalArgs {
     /// Also measure a partitioned bundle on the run's own vectors: the KB's int8 rows split into
     /// `--partitions` by k-means, the test mentions' top 10 when only the nearest `nprobe`
     /// partitions are searched, against exhaustive int8 search (comma-separated nprobes).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = at_least_one)]
     pub partition_recall: Vec<usize>,
-    /// Partitions for `--partition-recall` (default: √entities).
-    #[arg(long, requires = "partition_recall")]
+    /// Partitions for `--partition-recall` (default: √entities; at most one per entity).
+    #[arg(long, requires = "partition_recall", value_parser = at_least_one)]
     pub partitions: Option<usize>,
 }
 
