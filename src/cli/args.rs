@@ -10,7 +10,7 @@ use photolink_core::model::ImageTowerKind;
 use photolink_core::photo::BoundingBox;
 use photolink_core::towers::weights::Precision;
 use photolink_train::data::{AugmentConfig, BenchmarkId};
-use photolink_train::train::{LossSet, TrainConfig};
+use photolink_train::train::{BatchGrouping, LossSet, TrainConfig};
 
 /// Link a photo to the entity of a text knowledge base that it shows.
 #[derive(Parser)]
@@ -382,6 +382,10 @@ pub struct TrainOptions {
     /// Entities per batch.
     #[arg(long, default_value_t = defaults().batch_size)]
     pub batch_size: usize,
+    /// How batches are drawn: random, or similar-texts (entities whose frozen text vectors are
+    /// alike, so that the in-batch negatives are near-twins).
+    #[arg(long, value_enum, default_value_t = Batches::Random)]
+    pub batches: Batches,
     /// AdamW learning rate.
     #[arg(long, default_value_t = defaults().learning_rate)]
     pub lr: f64,
@@ -430,6 +434,10 @@ impl TrainOptions {
             temperature: self.temperature,
             epochs: self.epochs,
             batch_size: self.batch_size,
+            batches: match self.batches {
+                Batches::Random => BatchGrouping::Random,
+                Batches::SimilarTexts => BatchGrouping::SimilarTexts,
+            },
             learning_rate: self.lr,
             seed: self.seed,
             view_seed: self.view_seed,
@@ -446,6 +454,15 @@ impl TrainOptions {
             ..TrainConfig::new(self.data.clone(), self.image_tower.0)
         }
     }
+}
+
+/// [`BatchGrouping`], on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Batches {
+    /// [`BatchGrouping::Random`].
+    Random,
+    /// [`BatchGrouping::SimilarTexts`].
+    SimilarTexts,
 }
 
 /// A recipe of augmentations.

@@ -80,7 +80,7 @@ fn table(
         "# Ablation of the three losses on the `{}` benchmark\n\n\
          Test mentions ranked against **every** entity of the knowledge base. Image tower `{}` \
          ({}; {} augmented views per training photo), text tower `minilm` ({}), shared space {} \
-         dimensions, {} epochs, batch {}, AdamW lr {}, λ_self {}, λ_hard {}, K {}, memory bank {}. \
+         dimensions, {} epochs, batch {}{}, AdamW lr {}, λ_self {}, λ_hard {}, K {}, memory bank {}. \
          Each row is the mean ± standard deviation over {} training seeds ({}..={}; same data, views \
          and budget). \"Look-alike\": {}. \"Class-aware\": a hit on an entity drawn identically \
          counts as right. \"Seen\": entities with a training photo; \"text only\": the others, \
@@ -112,6 +112,10 @@ fn table(
         base.dim,
         base.epochs,
         base.batch_size,
+        match base.batches {
+            super::BatchGrouping::Random => "",
+            super::BatchGrouping::SimilarTexts => " (entities with similar texts together)",
+        },
         base.learning_rate,
         base.lambda_self,
         base.lambda_hard,

@@ -79,6 +79,18 @@ impl LossSet {
     }
 }
 
+/// How an epoch groups the training mentions into batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchGrouping {
+    /// A seeded shuffle: the negatives of a batch are random entities.
+    #[default]
+    Random,
+    /// Entities with similar frozen text vectors together (random hyperplanes, new each epoch):
+    /// the negatives are the near-twins the whole-KB ranking must tell apart.
+    SimilarTexts,
+}
+
 /// Everything a training run depends on; saved as the run's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -106,6 +118,9 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Entities per batch.
     pub batch_size: usize,
+    /// How training mentions are grouped into batches (runs saved before it existed: random).
+    #[serde(default)]
+    pub batches: BatchGrouping,
     /// Peak AdamW learning rate (cosine decay to zero over the run).
     pub learning_rate: f64,
     /// AdamW weight decay.
@@ -168,6 +183,7 @@ impl TrainConfig {
             temperature: heads.temperature,
             epochs: 30,
             batch_size: 32,
+            batches: BatchGrouping::Random,
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             seed: 7,

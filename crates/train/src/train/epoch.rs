@@ -12,6 +12,49 @@ pub(super) fn batches(
     for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i as u64 + 1) as usize);
     }
+    batches_in_order(order, train_entities, batch_size)
+}
+
+/// Batches whose entities have similar texts, so that the in-batch negatives are near-twins: the
+/// mentions sorted by which side of 16 seeded random hyperplanes their entity's frozen text vector
+/// (`texts`, `[entities, dim]`) falls on, ties in a seeded order. New hyperplanes each epoch.
+pub(super) fn similar_text_batches(
+    train_entities: &[usize],
+    texts: &[f32],
+    dim: usize,
+    batch_size: usize,
+    rng: &mut SplitMix64,
+) -> Vec<Vec<usize>> {
+    const PLANES: usize = 16;
+    let planes: Vec<f32> = (0..PLANES * dim).map(|_| rng.normal() as f32).collect();
+    let code = |e: usize| -> u32 {
+        let v = &texts[e * dim..(e + 1) * dim];
+        planes
+            .chunks(dim)
+            .enumerate()
+            .fold(0, |code, (bit, plane)| {
+                let side = plane.iter().zip(v).map(|(p, x)| p * x).sum::<f32>() >= 0.0;
+                code | (u32::from(side) << bit)
+            })
+    };
+    let mut keyed: Vec<(u32, u64, usize)> = (0..train_entities.len())
+        .map(|m| (code(train_entities[m]), rng.next_u64(), m))
+        .collect();
+    keyed.sort_unstable();
+    batches_in_order(
+        keyed.into_iter().map(|(_, _, m)| m).collect(),
+        train_entities,
+        batch_size,
+    )
+}
+
+/// `order` cut into batches of distinct entities: a mention whose entity is already in the open
+/// batch waits for the next one.
+fn batches_in_order(
+    order: Vec<usize>,
+    train_entities: &[usize],
+    batch_size: usize,
+) -> Vec<Vec<usize>> {
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     let mut deferred = Vec::new();
@@ -50,7 +93,16 @@ pub(super) fn run_epoch(
 ) -> Result<(DualEncoder, EpochMetrics), TrainError> {
     let started = Instant::now();
     let mut rng = SplitMix64::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let plan = batches(&ctx.train_entities, config.batch_size, &mut rng);
+    let plan = match config.batches {
+        BatchGrouping::Random => batches(&ctx.train_entities, config.batch_size, &mut rng),
+        BatchGrouping::SimilarTexts => similar_text_batches(
+            &ctx.train_entities,
+            &ctx.features.text,
+            minilm::HIDDEN,
+            config.batch_size,
+            &mut rng,
+        ),
+    };
     let f = ctx.features;
     // Values of one cached view (the frozen stages' output), not the shared space's `config.dim`.
     let view_len = f.dim;
@@ -132,4 +184,40 @@ pub(super) fn run_epoch(
 
 pub(super) fn scalar(t: &Tensor<1>) -> f32 {
     t.clone().into_data().try_into_vec_as::<f32>().expect("f32")[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_text_batches_keep_near_twins_together_and_every_mention_once() {
+        // Entities 0..8 have texts near one direction, 8..16 near the opposite one.
+        let dim = 4;
+        let texts: Vec<f32> = (0..16)
+            .flat_map(|e| {
+                let sign = if e < 8 { 1.0 } else { -1.0 };
+                [sign, sign * 0.5, 0.01 * e as f32, -sign]
+            })
+            .collect();
+        let entities: Vec<usize> = (0..16).collect();
+        for seed in 0..5 {
+            let mut rng = SplitMix64::new(seed);
+            let plan = similar_text_batches(&entities, &texts, dim, 8, &mut rng);
+            let mut seen: Vec<usize> = plan.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            assert_eq!(seen, entities);
+            for batch in &plan {
+                let first_half = batch.iter().filter(|&&m| m < 8).count();
+                assert!(first_half == 0 || first_half == batch.len(), "{plan:?}");
+            }
+        }
+        // Random batches mix them (seed 1: not all batches pure).
+        let mut rng = SplitMix64::new(1);
+        let plan = batches(&entities, 8, &mut rng);
+        assert!(
+            plan.iter()
+                .any(|b| b.iter().any(|&m| m < 8) && b.iter().any(|&m| m >= 8))
+        );
+    }
 }

@@ -28,7 +28,7 @@ mod step;
 mod tests;
 
 use build::*;
-pub use config::{LossSet, TrainConfig};
+pub use config::{BatchGrouping, LossSet, TrainConfig};
 use context::*;
 use epoch::*;
 pub use error::TrainError;
