@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         return Err("the run fine-tunes its image tower: its cache holds activations".into());
     }
     let features = loaded.features();
+    // Frozen features (`dim`) and the shared space (`out_dim`).
     let dim = features.dim;
     let unit = |rows: &[f32]| -> Vec<f32> {
         rows.chunks(dim)
@@ -37,28 +38,34 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             .collect()
     };
     let dataset = loaded.dataset();
-    let gold_of = |split: Split| -> Vec<usize> {
-        dataset
-            .split(split)
-            .map(|m| dataset.entity_index(&m.entity).expect("known entity"))
-            .collect()
-    };
-    let (train_gold, test_gold) = (gold_of(Split::Train), gold_of(Split::Test));
+    let out_dim = loaded.config.dim;
+    // The run's vectors, computed once: the gold entities come with them.
+    let (train_vectors, train_gold, texts) = loaded.vectors(Split::Train);
+    let (test_vectors, test_gold, _) = loaded.vectors(Split::Test);
     // The training photo of each entity (the first one, when it has several).
     let mut photo_of = vec![None; dataset.entities().len()];
     for (i, &e) in train_gold.iter().enumerate().rev() {
         photo_of[e] = Some(i);
     }
-    let train = unit(&features.train_clean);
-    let test = unit(&features.test);
-    let (mut queries, mut targets) = (Vec::new(), Vec::new());
-    for (row, &e) in test.chunks(dim).zip(&test_gold) {
-        if let Some(i) = photo_of[e] {
-            queries.extend_from_slice(row);
-            targets.push(i);
+    // The test rows of `vectors` (`d` values each) whose entity has a training photo, and for each
+    // `target(entity, its training photo)`.
+    let of_seen = |vectors: &[f32], d: usize, target: &dyn Fn(usize, usize) -> usize| {
+        let (mut queries, mut targets) = (Vec::new(), Vec::new());
+        for (row, &e) in vectors.chunks(d).zip(&test_gold) {
+            if let Some(i) = photo_of[e] {
+                queries.extend_from_slice(row);
+                targets.push(target(e, i));
+            }
         }
-    }
-    let nearest = RankMetrics::of(&ranks(&queries, &targets, &train, dim, &Device::flex()));
+        (queries, targets)
+    };
+    let device = Device::flex();
+    let rank = |queries: &[f32], targets: &[usize], candidates: &[f32], d: usize| {
+        RankMetrics::of(&ranks(queries, targets, candidates, d, &device))
+    };
+
+    let (queries, targets) = of_seen(&unit(&features.test), dim, &|_, i| i);
+    let nearest = rank(&queries, &targets, &unit(&features.train_clean), dim);
     println!(
         "frozen {} features, no training: the test photo's nearest of the {} training photos shows \
          its entity for {:.1} % of {} test photos of seen entities (R@5 {:.1} %, R@10 {:.1} %)",
@@ -69,8 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         100.0 * nearest.recall5,
         100.0 * nearest.recall10
     );
-    let on_train = loaded.evaluate(Split::Train).all;
-    let on_test = loaded.evaluate(Split::Test).seen;
+    let on_train = rank(&train_vectors, &train_gold, &texts, out_dim);
+    let (queries, targets) = of_seen(&test_vectors, out_dim, &|e, _| e);
+    let on_test = rank(&queries, &targets, &texts, out_dim);
     println!(
         "the trained run over the whole KB: acc@1 {:.1} % on its {} training photos, {:.1} % on the {} test photos of the same entities",
         100.0 * on_train.acc1,
@@ -80,9 +88,6 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     );
     // The same, with only the trained entities' texts as candidates: how much of the loss comes
     // from texts the heads never trained on crowding in.
-    let out_dim = loaded.config.dim;
-    let (train_vectors, _, texts) = loaded.vectors(Split::Train);
-    let (test_vectors, _, _) = loaded.vectors(Split::Test);
     let mut row_of = vec![None; dataset.entities().len()];
     let mut trained_texts = Vec::new();
     for &e in &train_gold {
@@ -91,26 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             trained_texts.extend_from_slice(&texts[e * out_dim..(e + 1) * out_dim]);
         }
     }
-    let restricted = |vectors: &[f32], gold: &[usize]| -> RankMetrics {
-        let (mut queries, mut targets) = (Vec::new(), Vec::new());
-        for (v, &e) in vectors.chunks(out_dim).zip(gold) {
-            if let Some(row) = row_of[e] {
-                queries.extend_from_slice(v);
-                targets.push(row);
-            }
-        }
-        RankMetrics::of(&ranks(
-            &queries,
-            &targets,
-            &trained_texts,
-            out_dim,
-            &Device::flex(),
-        ))
-    };
-    let (on_train, on_test) = (
-        restricted(&train_vectors, &train_gold),
-        restricted(&test_vectors, &test_gold),
-    );
+    let restricted = |e: usize| row_of[e].expect("a trained entity");
+    let train_rows: Vec<usize> = train_gold.iter().map(|&e| restricted(e)).collect();
+    let on_train = rank(&train_vectors, &train_rows, &trained_texts, out_dim);
+    let (queries, targets) = of_seen(&test_vectors, out_dim, &|e, _| restricted(e));
+    let on_test = rank(&queries, &targets, &trained_texts, out_dim);
     println!(
         "the trained run over its {} trained entities only: acc@1 {:.1} % on its training photos, {:.1} % on the test photos of the same entities",
         trained_texts.len() / out_dim,
