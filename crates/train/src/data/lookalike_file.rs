@@ -53,14 +53,9 @@ impl LookAlikeFile {
         flags
     }
 
-    /// For each of `mentions`: the other entities (KB indices) drawn like its gold entity in its
-    /// source; empty when none is.
-    pub fn class_mates<'a>(
-        &self,
-        dataset: &Dataset,
-        mentions: impl IntoIterator<Item = &'a Mention>,
-    ) -> Vec<Vec<usize>> {
-        let mut class_of: HashMap<(&str, usize), usize> = HashMap::new();
+    /// The per-source classes by KB index, to look mentions up in ([`ClassIndex::mates`]).
+    pub fn class_index(&self, dataset: &Dataset) -> ClassIndex {
+        let mut class_of: HashMap<String, HashMap<usize, usize>> = HashMap::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
         for (source, classes) in &self.classes {
             for class in classes {
@@ -70,25 +65,39 @@ impl LookAlikeFile {
                     .collect::<HashSet<_>>()
                     .into_iter()
                     .collect();
+                let of_source = class_of.entry(source.clone()).or_default();
                 for &e in &indices {
-                    class_of.insert((source.as_str(), e), members.len());
+                    of_source.insert(e, members.len());
                 }
                 members.push(indices);
             }
         }
-        mentions
-            .into_iter()
-            .map(|m| {
-                let source = m.image.split('/').next().unwrap_or_default();
-                let gold = dataset
-                    .entity_index(&m.entity)
-                    .expect("loaded mentions name known entities");
-                match class_of.get(&(source, gold)) {
-                    Some(&c) => members[c].iter().copied().filter(|&e| e != gold).collect(),
-                    None => Vec::new(),
-                }
-            })
-            .collect()
+        ClassIndex { class_of, members }
+    }
+}
+
+/// [`LookAlikeFile::classes`] by source, then KB index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassIndex {
+    /// Per source: each member's class (an index into `members`).
+    class_of: HashMap<String, HashMap<usize, usize>>,
+    /// Each class's members (KB indices).
+    members: Vec<Vec<usize>>,
+}
+
+impl ClassIndex {
+    /// The other entities (KB indices) drawn like mention `m`'s gold entity `gold` in its source
+    /// (the first folder of its image path); empty when none is.
+    pub fn mates(&self, m: &Mention, gold: usize) -> Vec<usize> {
+        let source = m.image.split('/').next().unwrap_or_default();
+        match self.class_of.get(source).and_then(|of| of.get(&gold)) {
+            Some(&c) => self.members[c]
+                .iter()
+                .copied()
+                .filter(|&e| e != gold)
+                .collect(),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -145,10 +154,13 @@ mod tests {
         .unwrap();
         let file = LookAlikeFile::read(dir.path()).unwrap().unwrap();
         assert_eq!(file.flags(&data), vec![false, true, true]);
-        assert_eq!(
-            file.class_mates(&data, data.mentions()),
-            vec![vec![1], vec![], vec![]]
-        );
+        let index = file.class_index(&data);
+        let mates: Vec<Vec<usize>> = data
+            .mentions()
+            .iter()
+            .map(|m| index.mates(m, data.entity_index(&m.entity).unwrap()))
+            .collect();
+        assert_eq!(mates, vec![vec![1], vec![], vec![]]);
 
         fs::write(dir.path().join(LOOKALIKES_FILE), r#"{"classes": 3}"#).unwrap();
         let err = LookAlikeFile::read(dir.path()).unwrap_err();

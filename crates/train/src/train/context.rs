@@ -42,31 +42,36 @@ impl<'a> Context<'a> {
                 })
                 .collect()
         };
-        let train_entities = entity_of(Split::Train);
-        let mut seen = vec![false; dataset.entities().len()];
-        for &e in &train_entities {
-            seen[e] = true;
-        }
+        let gold = Split::ALL.map(entity_of);
         let lookalikes = std::cell::OnceCell::new();
         let file = dataset.lookalike_file();
         if let Some(file) = file {
             let _ = lookalikes.set(LookAlikes::listed(file.flags(dataset)));
         }
-        let class_mates = |split: Split| match file {
-            Some(file) => file.class_mates(dataset, dataset.split(split)),
-            None => vec![Vec::new(); dataset.split(split).count()],
-        };
+        let classes = file.map(|f| f.class_index(dataset)).unwrap_or_default();
+        let class_mates = Split::ALL.map(|split| {
+            dataset
+                .split(split)
+                .zip(&gold[split as usize])
+                .map(|(m, &g)| classes.mates(m, g))
+                .collect()
+        });
+        let [train_entities, dev_entities, test_entities] = gold;
+        let mut seen = vec![false; dataset.entities().len()];
+        for &e in &train_entities {
+            seen[e] = true;
+        }
         Self {
             features,
             text,
             train_entities,
-            dev_entities: entity_of(Split::Dev),
-            test_entities: entity_of(Split::Test),
+            dev_entities,
+            test_entities,
             entities: dataset.entities().len(),
             frozen_dim: image_tower.feature_dim(),
             lookalikes,
             seen,
-            class_mates: Split::ALL.map(class_mates),
+            class_mates,
         }
     }
 
