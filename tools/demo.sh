@@ -43,7 +43,9 @@ for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
         emoji) export_args=(); tower=efficientnet_lite0; title="Emoji (Unicode 16)"; train_args=(--epochs 25 --views 2) ;;
         # 146,999 characters: trained on a sample of 30,000 (one picture each), ranked over all;
         # text vectors only (fusing the 200,000 training-font pictures would take an hour more).
-        glyphs) export_args=(--reference-weight 0); tower=efficientnet_lite0; title="Unicode characters (glyphs)"
+        # 383 partitions (about √entities), of which a photo fetches its 32 nearest: recall@10 95.9 %
+        # against exhaustive search on 8.1 % of the rows (docs/results/kb-partition.md).
+        glyphs) export_args=(--reference-weight 0 --partitions 383 --nprobe 32); tower=efficientnet_lite0; title="Unicode characters (glyphs)"
             train_args=(--epochs 15 --views 2 --augment glyph --batch-size 64) ;;
         *) echo "unknown benchmark $bench" >&2; exit 2 ;;
     esac

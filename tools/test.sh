@@ -54,6 +54,10 @@ ln -sfn ../persons/images "$without/images"
 "$photolink" export --run tests/fixtures/persons-run --kb "$without/kb.jsonl" \
     --out "$e2e/bundles/persons-without" --title "Basketball players, without $expected"
 "$photolink" site --out "$e2e/site" --bundle "$e2e/bundles/persons" --bundle "$e2e/bundles/persons-without"
+# The same KB in 16 partitions, of which a photo fetches its 4 nearest (tests/e2e/partitions.test.mjs).
+"$photolink" export --run tests/fixtures/persons-run --kb "$e2e/data/persons/kb.jsonl" \
+    --out "$e2e/bundles/persons-partitioned" --title "Basketball players, in partitions" \
+    --partitions 16 --nprobe 4
 # An emoji drawing, for the persons bundle to answer "not in this knowledge base".
 "$photolink" data prepare emoji --out "$e2e/data"
 
@@ -65,7 +69,7 @@ step "end-to-end: the page in headless Chromium"
 # The committed run links this training photo to this player (tests/fixtures/persons-run/README.md).
 PHOTOLINK_BIN="$photolink" E2E_SITE="$e2e/site" E2E_BUNDLE="$e2e/bundles/persons" \
 E2E_PHOTO="$e2e/data/persons/images/$(node -p "require('./tests/fixtures/persons-run/e2e.json').photo")" \
-E2E_EXPECTED="$expected" \
+E2E_EXPECTED="$expected" E2E_PARTITIONED_BUNDLE="$e2e/bundles/persons-partitioned" \
 E2E_EMOJI_PHOTO="$e2e/data/emoji/images/$(node -p "JSON.parse(require('fs').readFileSync('$e2e/data/emoji/mentions.jsonl', 'utf8').split('\n')[0]).image")" \
 E2E_SCREENSHOT=docs/screenshots/page-persons.png E2E_GROUP_PHOTO=models/golden/nba_4faces_536x396.png \
     node --test --test-reporter=spec tests/e2e/

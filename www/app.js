@@ -96,7 +96,11 @@ async function loadBundle(entry) {
     linker = loaded;
     const info = linker.info();
     showBackend(info.backend, info.backendTiming);
-    ui.bundleInfo.textContent = `${info.entities} entities` + (info.faces ? ", faces are found automatically" : "");
+    ui.bundleInfo.textContent = `${info.entities.toLocaleString("en")} entities` +
+      (info.partitions
+        ? `, in ${info.partitions.count} partitions: each photo downloads the ${info.partitions.nprobe} nearest`
+        : "") +
+      (info.faces ? ", faces are found automatically" : "");
     ui.status.textContent = `Ready: drop a photo to link it against ${info.title}.`;
     document.body.dataset.ready = "true";
     if (current) await link(current.bytes, { acceptDamaged: current.acceptDamaged });
@@ -188,14 +192,34 @@ async function link(bytes, { box, acceptDamaged = false } = {}) {
   ui.status.textContent = "Linking…";
   const started = performance.now();
   try {
-    const options = { k: 5, acceptDamaged };
+    let fetched = 0;
+    const options = {
+      k: 5, acceptDamaged,
+      // A partitioned knowledge base downloads the part this photo needs first (cached after).
+      onProgress: (p) => {
+        ui.progress.hidden = false;
+        ui.progress.max = Math.max(p.totalBytes, 1);
+        ui.progress.value = p.loadedBytes;
+        if (p.loadedBytes >= p.totalBytes) fetched += p.totalBytes;
+        ui.status.textContent = `Downloading the part of the knowledge base this photo needs: ` +
+          `${megabytes(p.loadedBytes)} of ${megabytes(p.totalBytes)} MB`;
+      },
+    };
     if (box) options.box = box;
     const subjects = await linker.link(bytes, options);
+    ui.progress.hidden = true;
     const ms = Math.round(performance.now() - started);
     await drawSubjects(subjects);
     const unknown = subjects.filter((s) => !s.known).length;
+    // A damaged or missing partition is named; the matches come from the others.
+    const refused = [...new Map(subjects.flatMap((s) => s.refused ?? []).map((r) => [r.path, r])).values()];
+    if (refused.length) {
+      showError(`Part of the knowledge base was refused, so these matches may miss some entities: ` +
+        refused.map((r) => `${r.path} (${r.reason})`).join("; "));
+    }
     ui.status.textContent = subjects.length
       ? `Linked ${subjects.length} subject${subjects.length > 1 ? "s" : ""} in ${ms} ms` +
+        (fetched ? `, after fetching ${megabytes(fetched)} MB of its knowledge base` : "") +
         (unknown ? ` (${unknown} not in this knowledge base).` : ".")
       // A person KB links faces: a photo without one shows no one it knows.
       : "Not in this knowledge base: no face found in this photo. Drag a box around a person to link them anyway.";

@@ -20,7 +20,11 @@ const operations = {
     return { info: linker.info() };
   },
   async link(id, { bytes, options }) {
-    const subjects = await loaded().link(bytes, options);
+    // The partitions a photo needs download first: their progress goes to this call.
+    const subjects = await loaded().link(bytes, {
+      ...options,
+      onProgress: (progress) => self.postMessage({ id, progress }),
+    });
     // The backend may have changed: a lost GPU falls back to the CPU and retries.
     return { subjects, backend: linker.backend() };
   },

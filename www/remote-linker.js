@@ -76,9 +76,11 @@ export class RemoteLinker {
     }
   }
 
-  /** `Linker.link`: the photo's file bytes (copied to the worker; yours stay usable). */
+  /** `Linker.link`: the photo's file bytes (copied to the worker; yours stay usable).
+   *  `options.onProgress` hears the partitions a partitioned bundle fetches for this photo. */
   async link(bytes, options = {}) {
-    const { subjects, backend } = await this.#call("link", { bytes, options });
+    const { onProgress, ...rest } = options;
+    const { subjects, backend } = await this.#call("link", { bytes, options: rest }, onProgress);
     this.#backend = backend;
     return subjects;
   }

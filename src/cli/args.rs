@@ -85,6 +85,9 @@ pub enum Command {
         #[arg(long, default_value = "pkg")]
         pkg: PathBuf,
     },
+    /// Write a partitioned bundle of any size with synthetic entities and a real bundle's networks:
+    /// for measuring export, downloads and search at scale in the page.
+    SyntheticBundle(SyntheticBundleArgs),
     /// Serve a site folder (the page, `pkg/`, bundles) on 127.0.0.1 and print its URL.
     Serve {
         /// The folder to serve; it must hold an `index.html`.
@@ -288,6 +291,29 @@ pub struct ExportArgs {
     /// Always answer with the best matches: no abstention rule in the bundle.
     #[arg(long)]
     pub no_abstention: bool,
+}
+
+/// `photolink synthetic-bundle`.
+#[derive(clap::Args)]
+pub struct SyntheticBundleArgs {
+    /// The bundle whose networks and `linker.json` the new one ships (its model identity too).
+    #[arg(long)]
+    pub like: PathBuf,
+    /// Synthetic entities: unit vectors around seeded random centres, numbered records.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=16_000_000))]
+    pub entities: u64,
+    /// Partitions (k-means over the vectors).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub partitions: u64,
+    /// Partitions searched per query by default.
+    #[arg(long, default_value_t = photolink_kb::manifest::DEFAULT_NPROBE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub nprobe: u32,
+    /// Seed of the vectors and of k-means.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The bundle folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `photolink link`.

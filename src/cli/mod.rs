@@ -11,6 +11,7 @@ mod link;
 mod precompress;
 mod serve;
 mod site;
+mod synthetic_bundle;
 mod train;
 
 use anyhow::Result;
@@ -55,6 +56,7 @@ fn run() -> Result<()> {
             www,
             pkg,
         } => site::run(&www, &pkg, &bundles, &out),
+        Command::SyntheticBundle(args) => synthetic_bundle::run(&args),
         Command::Serve { dir, port } => serve::run(&dir, port),
     }
 }

@@ -2,7 +2,7 @@
 //! the manifest, and the Cache API so that a second visit downloads nothing. Works in a window and
 //! in a worker (everything goes through the global object).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
@@ -161,9 +161,10 @@ struct ProgressReport<'a> {
     entities: u64,
 }
 
-/// Download progress of one bundle load, reported to the page's `onProgress` (if any).
+/// Download progress of a bundle load, or of the partitions a photo needs, reported to the
+/// `onProgress` of the call under way (if any).
 pub struct Progress {
-    callback: Option<Function>,
+    callback: RefCell<Option<Function>>,
     total: Cell<u64>,
     loaded: Cell<u64>,
     entities: Cell<u64>,
@@ -173,16 +174,22 @@ impl Progress {
     /// Progress reported to `callback`.
     pub fn new(callback: Option<Function>) -> Progress {
         Progress {
-            callback,
+            callback: RefCell::new(callback),
             total: Cell::new(0),
             loaded: Cell::new(0),
             entities: Cell::new(0),
         }
     }
 
+    /// Reports to `callback` from now on (the `onProgress` of the call starting).
+    pub fn listen(&self, callback: Option<Function>) {
+        *self.callback.borrow_mut() = callback;
+    }
+
     /// Tells the page where the load stands.
     pub fn report(&self, phase: &str) {
-        let Some(f) = &self.callback else { return };
+        let callback = self.callback.borrow();
+        let Some(f) = callback.as_ref() else { return };
         let p = ProgressReport {
             phase,
             loaded_bytes: self.loaded.get(),
@@ -245,6 +252,8 @@ impl Transport for HttpBundle {
     }
 
     fn expect_bytes(&mut self, total: u64) {
+        // Each batch (the load, a photo's partitions, its records) counts from zero.
         self.progress.total.set(total);
+        self.progress.loaded.set(0);
     }
 }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use backend::{BackendRequest, BackendTiming, working_backend};
 use photolink_core::backend::{BackendInfo, BackendKind, Compute, GpuUnavailable};
-use photolink_core::linker::{self, LinkOptions, Linker};
+use photolink_core::linker::{self, KbFetch, LinkOptions, Linker, LoadRequest};
 use photolink_core::photo::{BoundingBox, DecodeLimits, Photo, PhotoError, decode};
 use photolink_core::towers::weights::Precision;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,11 @@ struct LoadOptions {
     precision: Option<Precision>,
     /// Older spelling of `precision: "f32"`.
     full_precision: bool,
+    /// `"partitions"` (default: a partitioned bundle fetches per photo what it needs) or
+    /// `"whole"` (every shard at load, searched exhaustively).
+    kb: KbFetch,
+    /// Partitions a photo searches, instead of the bundle's default.
+    nprobe: Option<u32>,
 }
 
 impl LoadOptions {
@@ -103,11 +108,28 @@ impl LinkRequest {
     }
 }
 
+/// The `onProgress` function of a call's options, if it has one.
+fn progress_callback(options: Option<&JsValue>) -> Option<js_sys::Function> {
+    options
+        .and_then(|o| js_sys::Reflect::get(o, &"onProgress".into()).ok())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+}
+
+/// How a partitioned bundle is searched.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PartitionInfo {
+    count: u32,
+    nprobe: usize,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct BundleInfo<'a> {
     title: &'a str,
     entities: u64,
+    resident_entities: u64,
+    partitions: Option<PartitionInfo>,
     dim: usize,
     faces: bool,
     image_tower: &'a str,
@@ -129,6 +151,9 @@ struct EmbeddedSubject {
 pub struct WebLinker {
     inner: Option<Linker>,
     timing: BackendTiming,
+    /// Where the partitions a photo needs come from.
+    transport: fetch::HttpBundle,
+    progress: Rc<fetch::Progress>,
 }
 
 fn error(message: impl std::fmt::Display) -> JsError {
@@ -148,8 +173,9 @@ fn photo_error(e: PhotoError) -> JsValue {
 #[wasm_bindgen(js_class = Linker)]
 impl WebLinker {
     /// Downloads and verifies the bundle at `bundleUrl` (its folder, with `manifest.json`):
-    /// weights, then the KB shards, each added to the search as it arrives. `options`:
-    /// `{ onProgress(p), backend, fullPrecision }`; `p` is
+    /// weights, then the KB shards, each added to the search as it arrives, or for a partitioned
+    /// bundle only its centroids (each photo then fetches its nearest partitions). `options`:
+    /// `{ onProgress(p), backend, precision, kb, nprobe }`; `p` is
     /// `{ phase, loadedBytes, totalBytes, entities }`. `backend`: `"auto"` (default: where WebGPU
     /// comes up, a warm-up photo is linked on it and on the CPU and the faster is kept), `"gpu"` or
     /// `"cpu"`. A second visit is served from the Cache API.
@@ -158,10 +184,7 @@ impl WebLinker {
         #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<JsValue>,
     ) -> Result<WebLinker, JsError> {
         let options = options.filter(|o| !o.is_null() && !o.is_undefined());
-        let on_progress = options
-            .as_ref()
-            .and_then(|o| js_sys::Reflect::get(o, &"onProgress".into()).ok())
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let on_progress = progress_callback(options.as_ref());
         // A misspelt backend is an error that names it, not a silent default.
         let opts: LoadOptions = match options {
             None => LoadOptions::default(),
@@ -177,7 +200,12 @@ impl WebLinker {
             (None, true) => Precision::F32,
             (None, false) => Precision::U8,
         };
-        let inner = linker::load(&mut transport, compute, precision, |linker| {
+        let load = LoadRequest {
+            precision,
+            fetch: opts.kb,
+            nprobe: opts.nprobe.map(|n| n as usize),
+        };
+        let inner = linker::load(&mut transport, compute, load, |linker| {
             progress.entities(linker.loaded());
         })
         .await
@@ -185,16 +213,21 @@ impl WebLinker {
         progress.report("timing the backends");
         let (inner, timing) = backend::choose(inner, request).await.map_err(error)?;
         progress.report("ready");
+        progress.listen(None);
         Ok(WebLinker {
             inner: Some(inner),
             timing,
+            transport,
+            progress,
         })
     }
 
     /// Links the subjects of a photo (its file's bytes): `options`
-    /// `{ k, box: [x1,y1,x2,y2], acceptDamaged }`. Resolves to
-    /// `[{ box, detectionScore, matches: [{ id, name, description, url, score }] }]`, faces in
-    /// reading order. A JPEG that stops early rejects with a `DamagedPhotoError` unless
+    /// `{ k, box: [x1,y1,x2,y2], acceptDamaged, onProgress }`. Resolves to
+    /// `[{ box, detectionScore, known, matches: [{ id, name, description, url, score }],
+    /// refused? }]`, faces in reading order. A partitioned bundle first fetches (and caches) the
+    /// partitions the photo needs, reporting to `onProgress`; a partition that fails its sha256
+    /// is named in `refused` and the others answer. A JPEG that stops early rejects with a `DamagedPhotoError` unless
     /// `acceptDamaged` is set. A GPU failure switches this linker to the CPU and retries once.
     #[wasm_bindgen(unchecked_return_type = "Subject[]")]
     pub async fn link(
@@ -202,6 +235,8 @@ impl WebLinker {
         image: Vec<u8>,
         #[wasm_bindgen(unchecked_optional_param_type = "LinkOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
+        let options = options.filter(|o| !o.is_null() && !o.is_undefined());
+        self.progress.listen(progress_callback(options.as_ref()));
         let request = LinkRequest::parse(options, "link")?;
         let photo = request.decode(&image)?;
         let options = LinkOptions {
@@ -210,22 +245,29 @@ impl WebLinker {
         };
         let inner = self
             .inner
-            .as_ref()
+            .as_mut()
             .ok_or_else(|| error("the linker failed earlier; reload the page"))?;
-        let outcome = inner.link(&photo, options).await;
+        let on_gpu = inner.compute().info.kind == BackendKind::Gpu;
+        let outcome = inner
+            .link_fetching(&mut self.transport, &photo, options)
+            .await;
         let subjects = match outcome {
             Ok(subjects) => subjects,
-            Err(failure) if inner.compute().info.kind == BackendKind::Gpu => {
+            Err(failure) if on_gpu => {
                 // A lost or broken GPU must not leave the page without a linker.
                 let reason = GpuUnavailable(format!("WebGPU failed while linking: {failure}"));
                 let old = self.inner.take().expect("checked above");
-                let rebuilt = old.rebuild(Compute::cpu_because(&reason)).map_err(error)?;
-                let subjects = rebuilt.link(&photo, options).await.map_err(error)?;
+                let mut rebuilt = old.rebuild(Compute::cpu_because(&reason)).map_err(error)?;
+                let subjects = rebuilt
+                    .link_fetching(&mut self.transport, &photo, options)
+                    .await
+                    .map_err(error)?;
                 self.inner = Some(rebuilt);
                 subjects
             }
             Err(e) => return Err(error(e).into()),
         };
+        self.progress.listen(None);
         Ok(serde_wasm_bindgen::to_value(&subjects)?)
     }
 
@@ -272,15 +314,25 @@ impl WebLinker {
         inner.embed_pixels(pixels).await.map_err(error)
     }
 
-    /// What runs and what was loaded: `{ title, entities, dim, faces, imageTower, backend,
-    /// backendTiming: { chosenBy, gpuMs, cpuMs } }`.
+    /// What runs and what was loaded: `{ title, entities, residentEntities, partitions, dim,
+    /// faces, imageTower, backend, backendTiming: { chosenBy, gpuMs, cpuMs } }`; `partitions`
+    /// (`{ count, nprobe }`) when the KB is searched by partition.
     #[wasm_bindgen(unchecked_return_type = "BundleInfo")]
     pub fn info(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.as_ref().ok_or_else(|| error("no linker"))?;
         let config = inner.config();
+        let kb = inner.knowledge_base();
         Ok(serde_wasm_bindgen::to_value(&BundleInfo {
             title: &config.title,
-            entities: inner.loaded(),
+            entities: inner.total(),
+            resident_entities: inner.loaded(),
+            partitions: kb
+                .nprobe()
+                .zip(kb.manifest().partitions.as_ref())
+                .map(|(nprobe, p)| PartitionInfo {
+                    count: p.count,
+                    nprobe,
+                }),
             dim: config.dim,
             faces: config.faces,
             image_tower: config.image_tower.name(),

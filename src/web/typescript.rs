@@ -30,7 +30,13 @@ export interface Subject {
   known: boolean;
   /** Best first. */
   matches: Match[];
+  /** Files of a bundle searched by partition that this subject needed but that were refused
+   *  (failed their sha256, unreachable): `matches` come from the other partitions. */
+  refused?: RefusedFile[];
 }
+
+/** A bundle file refused while linking. */
+export interface RefusedFile { path: string; reason: string; }
 
 /** A subject and the unit vector the linker searches with (`Linker.embed`). */
 export interface EmbeddedSubject {
@@ -60,8 +66,13 @@ export interface BackendTiming {
 /** What was loaded and what computes (`Linker.info`). */
 export interface BundleInfo {
   title: string;
-  /** Entities searchable. */
+  /** Entities of the knowledge base. */
   entities: number;
+  /** Entities whose vectors are in memory now (all of them, unless searched by partition). */
+  residentEntities: number;
+  /** How a partitioned bundle is searched: each photo fetches its `nprobe` nearest of `count`
+   *  partitions. Absent when the whole KB was loaded. */
+  partitions?: { count: number; nprobe: number };
   dim: number;
   /** Whether faces are found automatically (person bundles). */
   faces: boolean;
@@ -70,7 +81,7 @@ export interface BundleInfo {
   backendTiming: BackendTiming;
 }
 
-/** A step of `Linker.load`. */
+/** A step of `Linker.load`, or of the partitions a photo fetches (`phase: "partitions"`). */
 export interface LoadProgress {
   phase: string;
   loadedBytes: number;
@@ -91,6 +102,11 @@ export interface LoadOptions {
   precision?: "u8" | "f16" | "f32";
   /** Older spelling of `precision: "f32"`. */
   fullPrecision?: boolean;
+  /** `"partitions"` (default): a partitioned bundle downloads its centroids at load and, per
+   *  photo, the partitions it needs (cached); `"whole"`: every shard at load, exhaustive search. */
+  kb?: "partitions" | "whole";
+  /** Partitions a photo searches, instead of the bundle's default. */
+  nprobe?: number;
 }
 
 /** `Linker.link`'s and `Linker.embed`'s options. */
@@ -101,5 +117,7 @@ export interface LinkOptions {
   box?: [number, number, number, number];
   /** Link what there is of a JPEG that stops early instead of rejecting with `DamagedPhotoError`. */
   acceptDamaged?: boolean;
+  /** `Linker.link` only: told while the partitions a photo needs download. */
+  onProgress?: (progress: LoadProgress) => void;
 }
 "#;

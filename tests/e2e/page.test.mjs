@@ -12,19 +12,15 @@
 // The site's second bundle is the persons KB without E2E_EXPECTED.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
 import { brotliDecompressSync, deflateSync, gunzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
+import { env, FLAGS, serve } from "./harness.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  assert.ok(value, `${name} is not set (run tools/test.sh)`);
-  return value;
-};
 const BIN = env("PHOTOLINK_BIN");
 const SITE = env("E2E_SITE");
 const PHOTO = env("E2E_PHOTO");
@@ -34,11 +30,6 @@ const SCREENSHOT = env("E2E_SCREENSHOT");
 const GROUP_PHOTO = env("E2E_GROUP_PHOTO");
 const EMOJI_PHOTO = env("E2E_EMOJI_PHOTO");
 
-const FLAGS = [
-  "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps",
-];
-
 let server, origin, browser, scratch, tamperedSite, hostileSite;
 
 /** Where a committed screenshot goes: beside E2E_SCREENSHOT when asked to update them, else into
@@ -46,19 +37,8 @@ let server, origin, browser, scratch, tamperedSite, hostileSite;
 const committedShot = (name) =>
   join(process.env.E2E_UPDATE_SCREENSHOTS ? dirname(SCREENSHOT) : scratch, name);
 
-function serve(dir) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ["serve", dir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-    child.stdout.on("data", (chunk) => {
-      const match = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(String(chunk));
-      if (match) resolve({ child, origin: match[1] });
-    });
-    child.on("exit", (code) => reject(new Error(`photolink serve exited with ${code}`)));
-  });
-}
-
 before(async () => {
-  ({ child: server, origin } = await serve(SITE));
+  ({ child: server, origin } = await serve(BIN, SITE));
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
   scratch = mkdtempSync(join(tmpdir(), "photolink-e2e-"));
   // A copy of the site whose first bundle has one flipped byte in a shard.
@@ -532,7 +512,7 @@ test("without WebGPU the page says so in one plain sentence, the details behind 
 });
 
 test("a tampered shard or re-hashed weights are refused with a message and another bundle still works", async () => {
-  const { child, origin: tamperedOrigin } = await serve(tamperedSite);
+  const { child, origin: tamperedOrigin } = await serve(BIN, tamperedSite);
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -554,7 +534,7 @@ test("a tampered shard or re-hashed weights are refused with a message and anoth
 });
 
 test("hostile names, descriptions, links and titles are shown as text, never run", async () => {
-  const { child, origin: hostileOrigin } = await serve(hostileSite);
+  const { child, origin: hostileOrigin } = await serve(BIN, hostileSite);
   try {
     const { page, context, requests } = await open(`${hostileOrigin}/?backend=cpu`);
     assert.equal(await linkFile(page, PHOTO), "1", await page.textContent("#status"));

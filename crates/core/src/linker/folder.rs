@@ -7,7 +7,7 @@ use std::path::Path;
 
 use photolink_kb::{BundleReader, FileEntry, Manifest};
 
-use super::{LinkError, Linker, LoadPhase, Transport, load};
+use super::{LinkError, Linker, LoadPhase, LoadRequest, Transport, load};
 use crate::backend::Compute;
 use crate::towers::weights::Precision;
 
@@ -56,7 +56,8 @@ impl Linker {
     /// the ones it does not load included.
     pub fn open(dir: &Path, compute: Compute, precision: Precision) -> Result<Linker, LinkError> {
         let mut folder = Folder::open(dir)?;
-        let linker = pollster::block_on(load(&mut folder, compute, precision, |_| {}))?;
+        let request = LoadRequest::whole(precision);
+        let linker = pollster::block_on(load(&mut folder, compute, request, |_| {}))?;
         folder.verify_unread()?;
         Ok(linker)
     }

@@ -1,12 +1,15 @@
 //! The one bundle loader. Natively and in the page alike it reads `manifest.json`, then
 //! `linker.json`, the image side's and the detector's weights in the precision asked for, and
-//! every shard with its refinement and metadata, adding each shard to the search as it arrives.
+//! then either every shard with its refinement and metadata, adding each shard to the search as
+//! it arrives, or, for a partitioned bundle searched by partition, only the centroids (each query
+//! then fetches what it needs: [`KnowledgeBase::fetch_for`]).
 //! Where the bytes come from is a [`Transport`]'s business: a folder natively
 //! ([`folder`](super::folder)), HTTP and the Cache API in the page (`src/web/`); a transport
 //! verifies every file against its manifest entry (length, then sha256) before handing it over.
 
 use photolink_kb::{FileEntry, Manifest, MetaShard, Refinement, Role, Shard};
 
+use super::knowledge_base::{KbFetch, KnowledgeBase};
 use super::{BundleWeights, LinkError, Linker, LinkerConfig};
 use crate::backend::Compute;
 use crate::towers::weights::Precision;
@@ -20,6 +23,8 @@ pub enum LoadPhase {
     Weights,
     /// Shards, refinements and metadata.
     KnowledgeBase,
+    /// The centroids of a partitioned bundle, and the partitions and records a query fetches.
+    Partitions,
 }
 
 impl LoadPhase {
@@ -29,6 +34,7 @@ impl LoadPhase {
             LoadPhase::Config => "config",
             LoadPhase::Weights => "weights",
             LoadPhase::KnowledgeBase => "knowledge base",
+            LoadPhase::Partitions => "partitions",
         }
     }
 }
@@ -44,7 +50,8 @@ pub trait Transport {
     /// A file the manifest lists, verified against `entry`.
     async fn file(&mut self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError>;
 
-    /// Told once, before the first weight file, how many bytes the whole load will fetch.
+    /// Told before a batch of files how many bytes it will fetch: once before the first weight
+    /// file for the whole load, then before each query's partitions and records.
     fn expect_bytes(&mut self, _total: u64) {}
 }
 
@@ -57,12 +64,34 @@ pub fn weight_roles(precision: Precision) -> (Role, Role) {
     }
 }
 
-/// Loads the bundle behind `transport` onto `compute`, with the weights in `precision`.
-/// `on_shard` sees the linker after each shard is added (for progress).
+/// What to load of a bundle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadRequest {
+    /// The weight files' precision (bundles without 8-bit files give f16 for `U8`).
+    pub precision: Precision,
+    /// The whole KB at load, or a partitioned one by partition.
+    pub fetch: KbFetch,
+    /// Partitions a query searches, instead of the bundle's default.
+    pub nprobe: Option<usize>,
+}
+
+impl LoadRequest {
+    /// The whole bundle, weights in `precision`: what native code loads.
+    pub fn whole(precision: Precision) -> LoadRequest {
+        LoadRequest {
+            precision,
+            fetch: KbFetch::Whole,
+            nprobe: None,
+        }
+    }
+}
+
+/// Loads the bundle behind `transport` onto `compute`, as `request` says. `on_shard` sees the
+/// linker after each shard is added (for progress).
 pub async fn load<T: Transport>(
     transport: &mut T,
     compute: Compute,
-    precision: Precision,
+    request: LoadRequest,
     mut on_shard: impl FnMut(&Linker),
 ) -> Result<Linker, LinkError> {
     let manifest = transport.manifest().await?;
@@ -77,22 +106,39 @@ pub async fn load<T: Transport>(
         .await?;
     let config = LinkerConfig::parse(&config_bytes)?;
     // Bundles exported before 8-bit weights existed have none: they are loaded in f16.
-    let precision = match precision {
+    let precision = match request.precision {
         Precision::U8 if manifest.file(Role::ImageU8).is_none() => Precision::F16,
         p => p,
     };
     let (image_role, detector_role) = weight_roles(precision);
     let image_entry = listed(image_role)?;
     let detector_entry = config.faces.then(|| listed(detector_role)).transpose()?;
-    let shards: Vec<FileEntry> = manifest.shards().cloned().collect();
-    let kb_bytes: u64 = shards
-        .iter()
-        .map(|s| {
-            s.bytes
-                + manifest.metadata_for(s).map_or(0, |m| m.bytes)
-                + manifest.refinement_for(s).map_or(0, |r| r.bytes)
+    let by_partition = match (&manifest.partitions, request.fetch) {
+        (Some(p), KbFetch::Partitions) => Some(p.clone()),
+        _ => None,
+    };
+    let shards: Vec<FileEntry> = match by_partition {
+        Some(_) => Vec::new(),
+        None => manifest.shards().cloned().collect(),
+    };
+    let centroids = by_partition
+        .as_ref()
+        .map(|_| {
+            manifest
+                .centroids()
+                .cloned()
+                .ok_or(LinkError::MissingFile(Role::Centroids))
         })
-        .sum();
+        .transpose()?;
+    let kb_bytes: u64 = centroids.as_ref().map_or(0, |c| c.bytes)
+        + shards
+            .iter()
+            .map(|s| {
+                s.bytes
+                    + manifest.metadata_for(s).map_or(0, |m| m.bytes)
+                    + manifest.refinement_for(s).map_or(0, |r| r.bytes)
+            })
+            .sum::<u64>();
     transport.expect_bytes(
         image_entry.bytes + detector_entry.as_ref().map_or(0, |e| e.bytes) + kb_bytes,
     );
@@ -103,6 +149,14 @@ pub async fn load<T: Transport>(
     };
     let weights = BundleWeights { image, detector };
     let mut linker = Linker::new(compute, manifest.clone(), config, weights)?;
+    if let (Some(partitions), Some(entry)) = (&by_partition, &centroids) {
+        let bytes = transport.file(entry, LoadPhase::Partitions).await?;
+        let centroids = Shard::parse(bytes, entry, manifest.dim)?;
+        let nprobe = request.nprobe.unwrap_or(partitions.nprobe as usize);
+        linker.kb = KnowledgeBase::by_partition(manifest, centroids, nprobe)?;
+        on_shard(&linker);
+        return Ok(linker);
+    }
     for entry in &shards {
         let meta_entry =
             manifest
@@ -118,7 +172,7 @@ pub async fn load<T: Transport>(
         }
         let meta_bytes = transport.file(meta_entry, LoadPhase::KnowledgeBase).await?;
         let metadata = MetaShard::parse(&meta_bytes, meta_entry)?;
-        linker.add_shard(shard, metadata);
+        linker.kb.add(shard, Some(metadata));
         on_shard(&linker);
     }
     Ok(linker)

@@ -10,11 +10,12 @@ pub mod config;
 pub mod embedder;
 #[cfg(feature = "fs")]
 pub mod folder;
+pub mod knowledge_base;
 pub mod load;
 pub mod subjects;
 
 use burn::tensor::Tensor;
-use photolink_kb::{EntityMeta, KbError, Manifest, MetaShard, Query, Role, Searcher, Shard};
+use photolink_kb::{EntityMeta, KbError, Manifest, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Compute;
@@ -26,7 +27,8 @@ use crate::towers::weights::{self, WeightsError};
 pub use abstention::{Abstention, OpenSetFigures};
 pub use config::{CONFIG_FORMAT, CONFIG_VERSION, LinkerConfig, ReferenceFusion};
 pub use embedder::ImageEmbedder;
-pub use load::{LoadPhase, Transport, load, weight_roles};
+pub use knowledge_base::{KbFetch, KnowledgeBase, RefusedFile};
+pub use load::{LoadPhase, LoadRequest, Transport, load, weight_roles};
 pub use subjects::{BATCH, DETECTOR_INPUT, FaceFinder, TowerRunner, detect_faces, main_subject};
 
 /// Why a photo could not be linked, or a bundle loaded.
@@ -137,6 +139,10 @@ pub struct Subject {
     pub known: bool,
     /// Best entities first.
     pub matches: Vec<Match>,
+    /// Files of a bundle searched by partition that this subject's search needed but that were
+    /// refused (damaged, unreachable): the matches come from the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedFile>,
 }
 
 /// What to link in a photo.
@@ -162,12 +168,10 @@ pub struct BundleWeights {
 pub struct Linker {
     compute: Compute,
     config: LinkerConfig,
-    manifest: Manifest,
     weights: BundleWeights,
     image: ImageEmbedder,
     detector: Option<FaceFinder>,
-    shards: Vec<Shard>,
-    metadata: Vec<MetaShard>,
+    kb: KnowledgeBase,
 }
 
 impl Linker {
@@ -203,12 +207,10 @@ impl Linker {
         Ok(Self {
             compute,
             config,
-            manifest,
             weights,
             image,
             detector,
-            shards: Vec::new(),
-            metadata: Vec::new(),
+            kb: KnowledgeBase::whole(manifest),
         })
     }
 
@@ -222,39 +224,41 @@ impl Linker {
     pub fn networks_on(&self, compute: Compute) -> Result<Self, LinkError> {
         Linker::new(
             compute,
-            self.manifest.clone(),
+            self.kb.manifest().clone(),
             self.config.clone(),
             self.weights.clone(),
         )
     }
 
-    /// This linker with the shards of `other`, a linker of the same bundle, instead of its own.
+    /// This linker with the KB of `other`, a linker of the same bundle, instead of its own.
     pub fn with_shards_of(mut self, other: Linker) -> Self {
-        debug_assert_eq!(self.manifest, other.manifest, "shards of another bundle");
-        self.shards = other.shards;
-        self.metadata = other.metadata;
+        debug_assert_eq!(
+            self.manifest(),
+            other.manifest(),
+            "shards of another bundle"
+        );
+        self.kb = other.kb;
         self
     }
 
-    /// Adds a verified shard and its metadata (in any order; each once).
-    pub fn add_shard(&mut self, shard: Shard, metadata: MetaShard) {
-        self.shards.push(shard);
-        self.metadata.push(metadata);
+    /// The KB searched, as loaded so far.
+    pub fn knowledge_base(&self) -> &KnowledgeBase {
+        &self.kb
     }
 
-    /// Entities searchable so far, of [`Linker::total`].
+    /// Entities whose rows are loaded, of [`Linker::total`].
     pub fn loaded(&self) -> u64 {
-        self.shards.iter().map(|s| s.count() as u64).sum()
+        self.kb.loaded()
     }
 
     /// Entities of the whole KB.
     pub fn total(&self) -> u64 {
-        self.manifest.count
+        self.kb.total()
     }
 
     /// The bundle's manifest.
     pub fn manifest(&self) -> &Manifest {
-        &self.manifest
+        self.kb.manifest()
     }
 
     /// The bundle's `linker.json`.
@@ -269,31 +273,72 @@ impl Linker {
 
     /// Links the subjects of `photo`: the drawn box, else every face (person bundles) in reading
     /// order, else the whole photo. A person photo without a detectable face gives no subject.
+    /// Searches what is loaded: a KB searched by partition answers from the partitions it holds
+    /// ([`Linker::link_fetching`] fetches the ones a photo needs first).
     pub async fn link(
         &self,
         photo: &Photo,
         options: LinkOptions,
     ) -> Result<Vec<Subject>, LinkError> {
-        let mut subjects = Vec::new();
-        for (bbox, detection_score, vector) in self.subject_vectors(photo, options).await? {
-            // The second best decides a margin rule, whatever k is.
-            let mut matches = self.search(&vector, options.k.max(2))?;
-            let known = match (&self.config.abstention, matches.first()) {
-                (_, None) => false,
-                (None, Some(_)) => true,
-                (Some(rule), Some(best)) => {
-                    rule.answers(best.score, matches.get(1).map(|m| m.score))
-                }
-            };
-            matches.truncate(options.k);
-            subjects.push(Subject {
-                bbox,
-                detection_score,
-                known,
-                matches,
-            });
+        self.subject_vectors(photo, options)
+            .await?
+            .into_iter()
+            .map(|(bbox, score, vector)| self.answer(bbox, score, &vector, options.k, Vec::new()))
+            .collect()
+    }
+
+    /// [`Linker::link`], fetching through `transport` first what a KB searched by partition needs
+    /// for this photo and does not hold: its subjects' nearest partitions, then the records of
+    /// their matches. A refused file is named in the subject's `refused`, and the rest answers.
+    pub async fn link_fetching<T: Transport>(
+        &mut self,
+        transport: &mut T,
+        photo: &Photo,
+        options: LinkOptions,
+    ) -> Result<Vec<Subject>, LinkError> {
+        let subjects = self.subject_vectors(photo, options).await?;
+        self.kb.evict();
+        let mut refused = Vec::new();
+        for (_, _, vector) in &subjects {
+            refused.push(
+                self.kb
+                    .fetch_for(transport, vector, options.k.max(2))
+                    .await?,
+            );
         }
-        Ok(subjects)
+        subjects
+            .into_iter()
+            .zip(refused)
+            .map(|((bbox, score, vector), refused)| {
+                self.answer(bbox, score, &vector, options.k, refused)
+            })
+            .collect()
+    }
+
+    /// A subject's answer: its `k` best matches and whether the bundle names it.
+    fn answer(
+        &self,
+        bbox: BoundingBox,
+        detection_score: Option<f32>,
+        vector: &[f32],
+        k: usize,
+        refused: Vec<RefusedFile>,
+    ) -> Result<Subject, LinkError> {
+        // The second best decides a margin rule, whatever k is.
+        let mut matches = self.search(vector, k.max(2))?;
+        let known = match (&self.config.abstention, matches.first()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(rule), Some(best)) => rule.answers(best.score, matches.get(1).map(|m| m.score)),
+        };
+        matches.truncate(k);
+        Ok(Subject {
+            bbox,
+            detection_score,
+            known,
+            matches,
+            refused,
+        })
     }
 
     /// The subjects [`Linker::link`] would link, each with its detection score and its unit vector
@@ -344,25 +389,15 @@ impl Linker {
         self.image.embed_pixels(pixels).await
     }
 
-    /// The `k` best entities for a unit vector, among the shards loaded so far.
+    /// The `k` best entities for a unit vector, among the shards loaded so far (the probed ones,
+    /// for a KB searched by partition).
     pub fn search(&self, vector: &[f32], k: usize) -> Result<Vec<Match>, LinkError> {
-        let query = Query::new(vector, &self.manifest.quantization)?;
-        let mut searcher = Searcher::new(query, k);
-        for shard in &self.shards {
-            searcher.add_shard(shard)?;
-        }
-        searcher
-            .hits()
+        Ok(self
+            .kb
+            .matches(vector, k)?
             .into_iter()
-            .map(|hit| {
-                let meta = self
-                    .metadata
-                    .iter()
-                    .find_map(|m| m.get(hit.index))
-                    .ok_or(LinkError::MissingEntity { index: hit.index })?;
-                Ok(to_match(meta, hit.score))
-            })
-            .collect()
+            .map(|(meta, score)| to_match(meta, score))
+            .collect())
     }
 }
 

@@ -1,0 +1,283 @@
+//! A partitioned bundle written to a folder and searched by partition through a transport that
+//! records what it hands out: only the probed partitions and the shown records are fetched, a
+//! second query near the first fetches nothing, a damaged partition is refused by name while the
+//! others answer, and residency stays bounded.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use photolink_kb::quantize::normalize;
+use photolink_kb::rng::SplitMix64;
+use photolink_kb::{
+    BundleWriter, EntityMeta, FileEntry, KMeansOptions, Manifest, Role, Shard, WriterOptions,
+};
+
+use super::{KnowledgeBase, RESIDENT_PROBES};
+use crate::linker::folder::Folder;
+use crate::linker::{LinkError, LoadPhase, Transport};
+
+const DIM: usize = 32;
+const ENTITIES: usize = 3000;
+const PARTITIONS: usize = 50;
+const NPROBE: usize = 4;
+const K: usize = 5;
+
+/// A folder removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("photolink-kb-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Unit vectors around 60 random centres, as real KBs cluster.
+fn clustered(seed: u64, n: usize) -> Vec<f32> {
+    let mut rng = SplitMix64::new(seed);
+    let centres: Vec<f32> = (0..60 * DIM).map(|_| rng.normal() as f32).collect();
+    let mut out = Vec::with_capacity(n * DIM);
+    for _ in 0..n {
+        let c = rng.below(60) as usize;
+        let mut v: Vec<f32> = (0..DIM)
+            .map(|d| centres[c * DIM + d] + 0.5 * rng.normal() as f32)
+            .collect();
+        normalize(&mut v);
+        out.extend(v);
+    }
+    out
+}
+
+fn write_bundle(dir: &Path, vectors: &[f32]) -> Manifest {
+    let options = WriterOptions {
+        partitions: Some(KMeansOptions::new(PARTITIONS)),
+        nprobe: NPROBE as u32,
+        ..WriterOptions::default()
+    };
+    let mut writer = BundleWriter::new(dir, DIM, "test-model", options).unwrap();
+    for (i, v) in vectors.chunks_exact(DIM).enumerate() {
+        let meta = EntityMeta {
+            id: format!("Q{i}"),
+            name: format!("Entity {i}"),
+            description: String::new(),
+            url: None,
+        };
+        writer.push(meta, v).unwrap();
+    }
+    writer.finish().unwrap()
+}
+
+/// A folder transport that records the paths it hands out.
+struct Recording {
+    folder: Folder,
+    requested: Rc<RefCell<Vec<String>>>,
+}
+
+impl Transport for Recording {
+    async fn manifest(&mut self) -> Result<Manifest, LinkError> {
+        self.folder.manifest().await
+    }
+
+    async fn file(&mut self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError> {
+        self.requested.borrow_mut().push(entry.path.clone());
+        self.folder.file(entry, phase).await
+    }
+}
+
+fn open(dir: &Path) -> (KnowledgeBase, Recording, Rc<RefCell<Vec<String>>>) {
+    let requested = Rc::new(RefCell::new(Vec::new()));
+    let mut transport = Recording {
+        folder: Folder::open(dir).unwrap(),
+        requested: requested.clone(),
+    };
+    let manifest = pollster::block_on(transport.manifest()).unwrap();
+    let entry = manifest.centroids().unwrap().clone();
+    let bytes = pollster::block_on(transport.file(&entry, LoadPhase::Partitions)).unwrap();
+    let centroids = Shard::parse(bytes, &entry, DIM).unwrap();
+    let nprobe = manifest.partitions.as_ref().unwrap().nprobe as usize;
+    let kb = KnowledgeBase::by_partition(manifest, centroids, nprobe).unwrap();
+    requested.borrow_mut().clear();
+    (kb, transport, requested)
+}
+
+/// The ids of the best `k` entities with everything loaded and searched exhaustively.
+fn exhaustive(dir: &Path, vector: &[f32]) -> Vec<String> {
+    let reader = photolink_kb::BundleReader::open(dir).unwrap();
+    let mut kb = KnowledgeBase::whole(reader.manifest().clone());
+    for entry in reader.manifest().shards() {
+        kb.add(
+            reader.load_shard(entry).unwrap(),
+            Some(reader.load_metadata(entry).unwrap()),
+        );
+    }
+    ids(&kb, vector)
+}
+
+fn ids(kb: &KnowledgeBase, vector: &[f32]) -> Vec<String> {
+    kb.matches(vector, K)
+        .unwrap()
+        .into_iter()
+        .map(|(m, _)| m.id.clone())
+        .collect()
+}
+
+fn count(requested: &[String], prefix: &str) -> usize {
+    requested.iter().filter(|p| p.contains(prefix)).count()
+}
+
+#[test]
+fn a_query_fetches_only_its_partitions_and_shown_records() {
+    let scratch = Scratch::new("probe");
+    let vectors = clustered(1, ENTITIES);
+    let manifest = write_bundle(&scratch.0, &vectors);
+    let shards = manifest.shards().count();
+    assert!(shards >= PARTITIONS, "one shard per partition at least");
+    let (mut kb, mut transport, requested) = open(&scratch.0);
+
+    let mut agree = 0;
+    let queries = 20;
+    for q in 0..queries {
+        // An entity's own vector: its partition holds it, so it must come first.
+        let entity = q * 97 % ENTITIES;
+        let vector = &vectors[entity * DIM..(entity + 1) * DIM];
+        kb.evict();
+        requested.borrow_mut().clear();
+        let refused = pollster::block_on(kb.fetch_for(&mut transport, vector, K)).unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+        let fetched = requested.borrow().clone();
+        let shard_files = count(&fetched, "shard-");
+        assert!(
+            shard_files <= NPROBE * shards.div_ceil(PARTITIONS) + NPROBE,
+            "{shard_files} shard files fetched for {NPROBE} of {PARTITIONS} partitions"
+        );
+        assert_eq!(
+            count(&fetched, "refine-"),
+            shard_files,
+            "one refinement per shard"
+        );
+        assert!(
+            count(&fetched, "meta-") <= K,
+            "records beyond the {K} shown: {fetched:?}"
+        );
+        let got = ids(&kb, vector);
+        assert_eq!(
+            got[0],
+            format!("Q{entity}"),
+            "an entity's own vector finds it first"
+        );
+        agree += (got == exhaustive(&scratch.0, vector)) as usize;
+
+        // The same photo again: everything is resident, nothing is fetched.
+        requested.borrow_mut().clear();
+        pollster::block_on(kb.fetch_for(&mut transport, vector, K)).unwrap();
+        assert_eq!(requested.borrow().len(), 0, "{:?}", requested.borrow());
+    }
+    // Partitioned search is approximate; on clustered vectors its top 5 nearly always agrees.
+    assert!(
+        agree * 10 >= queries * 8,
+        "top-{K} agreed with exhaustive search {agree}/{queries}"
+    );
+    assert!(
+        kb.loaded() < kb.total(),
+        "{} of {} loaded",
+        kb.loaded(),
+        kb.total()
+    );
+}
+
+#[test]
+fn a_damaged_partition_is_refused_by_name_and_the_others_answer() {
+    let scratch = Scratch::new("damaged");
+    let vectors = clustered(2, ENTITIES);
+    write_bundle(&scratch.0, &vectors);
+    let (mut kb, mut transport, _) = open(&scratch.0);
+    let vector = &vectors[..DIM];
+    let query = photolink_kb::Query::new(vector, &kb.manifest().quantization).unwrap();
+    let probed = kb.probed(&query).unwrap().unwrap();
+    // The nearest partition's first shard loses a byte's worth of truth.
+    let victim = kb
+        .manifest()
+        .partition_shards(probed[0])
+        .next()
+        .unwrap()
+        .clone();
+    let path = scratch.0.join(&victim.path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x5a;
+    std::fs::write(&path, bytes).unwrap();
+
+    let refused = pollster::block_on(kb.fetch_for(&mut transport, vector, K)).unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].path, victim.path);
+    assert!(
+        refused[0].reason.contains("sha256"),
+        "{}",
+        refused[0].reason
+    );
+    let matches = kb.matches(vector, K).unwrap();
+    assert_eq!(matches.len(), K, "the other partitions still answer");
+    let first = victim.first.unwrap();
+    let range = first..first + victim.count.unwrap();
+    for (m, _) in &matches {
+        let index: u64 = m.id[1..].parse().unwrap();
+        assert!(
+            !range.contains(&index),
+            "{} comes from the refused shard",
+            m.id
+        );
+    }
+}
+
+#[test]
+fn residency_is_bounded_and_evicted_partitions_come_back() {
+    let scratch = Scratch::new("evict");
+    let vectors = clustered(3, ENTITIES);
+    write_bundle(&scratch.0, &vectors);
+    let (mut kb, mut transport, requested) = open(&scratch.0);
+    let bound = NPROBE * RESIDENT_PROBES;
+    let mut rng = SplitMix64::new(9);
+    for _ in 0..60 {
+        let mut v: Vec<f32> = (0..DIM).map(|_| rng.normal() as f32).collect();
+        normalize(&mut v);
+        kb.evict();
+        pollster::block_on(kb.fetch_for(&mut transport, &v, K)).unwrap();
+        let resident: std::collections::HashSet<u32> =
+            kb.shards.values().filter_map(Shard::partition).collect();
+        assert!(
+            resident.len() <= bound + NPROBE,
+            "{} partitions resident",
+            resident.len()
+        );
+        assert_eq!(kb.matches(&v, K).unwrap().len(), K);
+    }
+    // The first query again: its partitions were evicted, so they are fetched anew and answer.
+    let vector = &vectors[..DIM];
+    requested.borrow_mut().clear();
+    kb.evict();
+    pollster::block_on(kb.fetch_for(&mut transport, vector, K)).unwrap();
+    assert_eq!(ids(&kb, vector)[0], "Q0");
+    let role = |p: &String| {
+        kb.manifest()
+            .files
+            .iter()
+            .find(|f| &f.path == p)
+            .map(|f| f.role.clone())
+    };
+    assert!(
+        requested
+            .borrow()
+            .iter()
+            .all(|p| role(p).is_some_and(|r| r != Role::Centroids.name())),
+        "centroids are never fetched again"
+    );
+}
