@@ -1,12 +1,14 @@
 //! `photolink synthetic-bundle`: a partitioned bundle of any size, for measuring export, downloads
 //! and search at a scale no real KB here reaches. It ships a real bundle's networks and
 //! `linker.json` (so its model identity holds and the page links photos with it as with any
-//! bundle) beside seeded synthetic entities: unit vectors clustered around random centres, as
+//! bundle; retitled, without the abstention rule calibrated on real entities) beside seeded
+//! synthetic entities: unit vectors clustered around random centres, as
 //! real embeddings cluster, and numbered records.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use photolink_core::linker::LinkerConfig;
 use photolink_kb::quantize::normalize;
 use photolink_kb::rng::SplitMix64;
 use photolink_kb::{BundleReader, BundleWriter, EntityMeta, KMeansOptions, Role, WriterOptions};
@@ -46,7 +48,16 @@ pub fn run(args: &SyntheticBundleArgs) -> Result<()> {
         if role.is_ranged() || role == Role::Centroids {
             continue;
         }
-        writer.add_file(role, &entry.path, &source.read_verified(entry)?)?;
+        let mut bytes = source.read_verified(entry)?;
+        if role == Role::LinkerConfig {
+            // Its own title; no abstention rule or fusion: those were calibrated on real entities.
+            let mut config = LinkerConfig::parse(&bytes)?;
+            config.title = format!("{} synthetic entities", args.entities);
+            config.abstention = None;
+            config.references = None;
+            bytes = serde_json::to_vec_pretty(&config)?;
+        }
+        writer.add_file(role, &entry.path, &bytes)?;
     }
 
     let mut rng = SplitMix64::new(args.seed);
