@@ -15,4 +15,4 @@ site="${BENCH_SITE:-$PHOTOLINK_CACHE/e2e/site}"
 [ -f "$site/index.html" ] || { echo "partition-bench: no site at $site (run tools/test.sh)" >&2; exit 2; }
 (cd tests/e2e && npm ci --silent --no-audit --no-fund >/dev/null)
 PHOTOLINK_BIN="$photolink" BENCH_SITE="$site" BENCH_BUNDLE="$bundle" BENCH_PHOTOS="$photos" \
-BENCH_NPROBES="${3:-16,32,64}" BENCH_COLD="${4:-3}" node tests/e2e/partition-bench.mjs
+BENCH_NPROBES="${3:-16,32,64}" BENCH_COLD="${4:-3}" BENCH_EXHAUSTIVE="${BENCH_EXHAUSTIVE:-1}" node tests/e2e/partition-bench.mjs
