@@ -70,12 +70,13 @@ for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
 
     bundle="$demo/bundles/$bench"
     # Re-exported when the run or the KB (its texts, its reference pictures) is newer, when it
-    # predates abstention rules or 8-bit weights, or when this build cannot load it (an older
+    # predates abstention rules or 8-bit weights (or partitions, for glyphs), or when this build cannot load it (an older
     # bundle format): `link` loads the whole bundle and verifies every file.
     if [ -f "$bundle/manifest.json" ] && [ "$bundle/manifest.json" -nt "$run/heads.bpk" ] \
         && [ "$bundle/manifest.json" -nt "$data/kb.jsonl" ] \
         && grep -q '"abstention"' "$bundle/linker.json" \
         && grep -q '"image-weights-u8"' "$bundle/manifest.json" \
+        && { [ "$bench" != glyphs ] || grep -q '"partitions"' "$bundle/manifest.json"; } \
         && "$photolink" link --cpu -k 1 --bundle "$bundle" models/golden/nba_bronny_james_160.png >/dev/null 2>&1; then
         echo "demo: $bundle is exported"
     else

@@ -236,6 +236,30 @@ impl Transport for HttpBundle {
     }
 
     async fn file(&mut self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError> {
+        self.fetch(entry, phase).await
+    }
+
+    async fn files(
+        &mut self,
+        entries: &[FileEntry],
+        phase: LoadPhase,
+    ) -> Vec<Result<Vec<u8>, LinkError>> {
+        // All at once: the browser spreads them over its connections, and a query's dozens of
+        // partition files arrive in a few round trips instead of one each.
+        let this = &*self;
+        futures_util::future::join_all(entries.iter().map(|e| this.fetch(e, phase))).await
+    }
+
+    fn expect_bytes(&mut self, total: u64) {
+        // Each batch (the load, a photo's partitions, its records) counts from zero.
+        self.progress.total.set(total);
+        self.progress.loaded.set(0);
+    }
+}
+
+impl HttpBundle {
+    /// A file the manifest lists, verified, with its bytes counted into the progress.
+    async fn fetch(&self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError> {
         let progress = &self.progress;
         let mut on_bytes = |n: u64| {
             if phase != LoadPhase::Config {
@@ -249,11 +273,5 @@ impl Transport for HttpBundle {
                 path: entry.path.clone(),
                 reason,
             })
-    }
-
-    fn expect_bytes(&mut self, total: u64) {
-        // Each batch (the load, a photo's partitions, its records) counts from zero.
-        self.progress.total.set(total);
-        self.progress.loaded.set(0);
     }
 }

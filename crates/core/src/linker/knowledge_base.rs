@@ -234,8 +234,24 @@ impl KnowledgeBase {
         if bytes > 0 {
             transport.expect_bytes(bytes);
         }
+        // Each shard, then its refinement when the bundle has them, all in one batch.
+        let batch: Vec<FileEntry> = missing
+            .iter()
+            .flat_map(|s| {
+                std::iter::once(s.clone()).chain(self.manifest.refinement_for(s).cloned())
+            })
+            .collect();
+        let mut fetched = transport
+            .files(&batch, LoadPhase::Partitions)
+            .await
+            .into_iter();
         for entry in &missing {
-            match self.fetch_shard(transport, entry).await {
+            let shard = fetched.next().unwrap_or_else(|| Err(unanswered(entry)));
+            let refinement = self
+                .manifest
+                .refinement_for(entry)
+                .map(|r| (r, fetched.next().unwrap_or_else(|| Err(unanswered(r)))));
+            match self.verified_shard(entry, shard, refinement) {
                 Ok(shard) => self.add(shard, None),
                 Err(refusal) => refused.push(refusal),
             }
@@ -259,11 +275,10 @@ impl KnowledgeBase {
         if !records.is_empty() {
             transport.expect_bytes(records.iter().map(|m| m.bytes).sum());
         }
-        for entry in &records {
-            let parsed = match transport.file(entry, LoadPhase::Partitions).await {
-                Ok(bytes) => MetaShard::parse(&bytes, entry).map_err(LinkError::from),
-                Err(e) => Err(e),
-            };
+        let fetched = transport.files(&records, LoadPhase::Partitions).await;
+        for (entry, bytes) in records.iter().zip(fetched) {
+            let parsed =
+                bytes.and_then(|bytes| MetaShard::parse(&bytes, entry).map_err(LinkError::from));
             match parsed {
                 Ok(meta) => {
                     self.metadata.insert(meta.first(), meta);
@@ -274,28 +289,35 @@ impl KnowledgeBase {
         Ok(refused)
     }
 
-    /// One shard of a partition with its refinement, verified.
-    async fn fetch_shard<T: Transport>(
+    /// A partition's shard and its refinement, as the transport answered, parsed and verified.
+    fn verified_shard(
         &self,
-        transport: &mut T,
         entry: &FileEntry,
+        shard: Result<Vec<u8>, LinkError>,
+        refinement: Option<(&FileEntry, Result<Vec<u8>, LinkError>)>,
     ) -> Result<Shard, RefusedFile> {
         let dim = self.manifest.dim;
-        let bytes = transport
-            .file(entry, LoadPhase::Partitions)
-            .await
+        let shard = shard
+            .and_then(|bytes| Shard::parse(bytes, entry, dim).map_err(LinkError::from))
             .map_err(|e| refusal(entry, e))?;
-        let shard = Shard::parse(bytes, entry, dim).map_err(|e| refusal(entry, e.into()))?;
-        let Some(r) = self.manifest.refinement_for(entry) else {
+        let Some((r, bytes)) = refinement else {
             return Ok(shard);
         };
-        let bytes = transport
-            .file(r, LoadPhase::Partitions)
-            .await
-            .map_err(|e| refusal(r, e))?;
-        Refinement::parse(bytes, r, dim)
-            .and_then(|refinement| shard.with_refinement(refinement))
-            .map_err(|e| refusal(r, e.into()))
+        bytes
+            .and_then(|bytes| {
+                Refinement::parse(bytes, r, dim)
+                    .and_then(|refinement| shard.with_refinement(refinement))
+                    .map_err(LinkError::from)
+            })
+            .map_err(|e| refusal(r, e))
+    }
+}
+
+/// A transport that answered fewer files than it was asked for (a bug of the transport's).
+fn unanswered(entry: &FileEntry) -> LinkError {
+    LinkError::Fetch {
+        path: entry.path.clone(),
+        reason: "the transport gave no answer for this file".into(),
     }
 }
 

@@ -50,6 +50,21 @@ pub trait Transport {
     /// A file the manifest lists, verified against `entry`.
     async fn file(&mut self, entry: &FileEntry, phase: LoadPhase) -> Result<Vec<u8>, LinkError>;
 
+    /// Several listed files, each verified, in `entries`' order: one after another here; a
+    /// transport that can overlap downloads (the page's) does, since a query's partitions are
+    /// dozens of small files whose round trips would otherwise add up.
+    async fn files(
+        &mut self,
+        entries: &[FileEntry],
+        phase: LoadPhase,
+    ) -> Vec<Result<Vec<u8>, LinkError>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            out.push(self.file(entry, phase).await);
+        }
+        out
+    }
+
     /// Told before a batch of files how many bytes it will fetch: once before the first weight
     /// file for the whole load, then before each query's partitions and records.
     fn expect_bytes(&mut self, _total: u64) {}
