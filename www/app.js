@@ -207,7 +207,6 @@ async function link(bytes, { box, acceptDamaged = false } = {}) {
     };
     if (box) options.box = box;
     const subjects = await linker.link(bytes, options);
-    ui.progress.hidden = true;
     const ms = Math.round(performance.now() - started);
     await drawSubjects(subjects);
     const unknown = subjects.filter((s) => !s.known).length;
@@ -235,6 +234,7 @@ async function link(bytes, { box, acceptDamaged = false } = {}) {
     document.body.dataset.linked = "error";
     return { error: { name: e.name || "Error", message: `${e.message || e}` } };
   } finally {
+    ui.progress.hidden = true;
     busy = false;
   }
 }

@@ -206,8 +206,8 @@ impl KnowledgeBase {
 
     /// Fetches what answering `vector` with `k` entities needs and is not loaded: the shards and
     /// refinements of its probed partitions, then the records of its hits. Returns the files that
-    /// were refused; an error only when the transport itself fails in a way no partition survives
-    /// (never, today: every refusal is per file). Does nothing for a KB searched whole.
+    /// were refused (each refusal is per file: the others are kept); an error only for a vector
+    /// that cannot be a query (wrong length, not finite). Does nothing for a KB searched whole.
     pub async fn fetch_for<T: Transport>(
         &mut self,
         transport: &mut T,
