@@ -9,8 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use photolink_core::linker::LinkerConfig;
-use photolink_kb::quantize::normalize;
-use photolink_kb::rng::SplitMix64;
+use photolink_kb::synthetic::ClusteredVectors;
 use photolink_kb::{BundleReader, BundleWriter, EntityMeta, KMeansOptions, Role, WriterOptions};
 
 use super::args::SyntheticBundleArgs;
@@ -18,7 +17,7 @@ use super::args::SyntheticBundleArgs;
 /// Entities per cluster centre of the synthetic vectors.
 const ENTITIES_PER_CENTRE: u64 = 500;
 /// Spread of an entity around its centre (norm of the noise before normalising).
-const SPREAD: f64 = 0.7;
+const SPREAD: f32 = 0.7;
 
 /// Writes the bundle `args` describes.
 pub fn run(args: &SyntheticBundleArgs) -> Result<()> {
@@ -60,22 +59,11 @@ pub fn run(args: &SyntheticBundleArgs) -> Result<()> {
         writer.add_file(role, &entry.path, &bytes)?;
     }
 
-    let mut rng = SplitMix64::new(args.seed);
-    let centres = args.entities.div_ceil(ENTITIES_PER_CENTRE) as usize;
-    let mut centre_rows = Vec::with_capacity(centres * dim);
-    for _ in 0..centres {
-        let mut c: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
-        normalize(&mut c);
-        centre_rows.extend(c);
-    }
-    let noise = (SPREAD / (dim as f64).sqrt()) as f32;
+    let clusters = args.entities.div_ceil(ENTITIES_PER_CENTRE) as usize;
+    let mut vectors = ClusteredVectors::new(dim, clusters, SPREAD, args.seed);
     let mut v = vec![0f32; dim];
     for i in 0..args.entities {
-        let c = rng.below(centres as u64) as usize;
-        for (x, &m) in v.iter_mut().zip(&centre_rows[c * dim..(c + 1) * dim]) {
-            *x = m + noise * rng.normal() as f32;
-        }
-        normalize(&mut v);
+        let c = vectors.next_into(&mut v);
         let meta = EntityMeta {
             id: format!("S{i}"),
             name: format!("Synthetic entity {i}"),

@@ -37,7 +37,8 @@
 //! [`quantize`] (int8 rows, int16 queries), [`kernel`] (SIMD dot products), [`topk`] (bounded
 //! heap), [`search`](mod@search) (query, searcher, exact f32 reference), [`partition`] (k-means, probing,
 //! recall), `writer` and `reader` (directories, feature `fs`), `atomic_file` and `bounded_read` (feature `fs`),
-//! [`rng`] (the seeded generator of k-means and of every reproducible sample), [`error`].
+//! [`rng`] (the seeded generator of k-means and of every reproducible sample), [`synthetic`]
+//! (clustered vectors for measuring scale), [`error`].
 
 #[cfg(feature = "fs")]
 pub mod atomic_file;
@@ -57,6 +58,7 @@ pub mod rng;
 pub mod safe_path;
 pub mod search;
 pub mod shard;
+pub mod synthetic;
 pub mod topk;
 #[cfg(feature = "fs")]
 pub mod writer;
