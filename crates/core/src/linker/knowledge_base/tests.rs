@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use photolink_kb::quantize::normalize;
 use photolink_kb::rng::SplitMix64;
+use photolink_kb::synthetic::ClusteredVectors;
 use photolink_kb::{
     BundleWriter, EntityMeta, FileEntry, KMeansOptions, Manifest, Role, Shard, WriterOptions,
 };
@@ -43,16 +44,10 @@ impl Drop for Scratch {
 
 /// Unit vectors around 60 random centres, as real KBs cluster.
 fn clustered(seed: u64, n: usize) -> Vec<f32> {
-    let mut rng = SplitMix64::new(seed);
-    let centres: Vec<f32> = (0..60 * DIM).map(|_| rng.normal() as f32).collect();
-    let mut out = Vec::with_capacity(n * DIM);
-    for _ in 0..n {
-        let c = rng.below(60) as usize;
-        let mut v: Vec<f32> = (0..DIM)
-            .map(|d| centres[c * DIM + d] + 0.5 * rng.normal() as f32)
-            .collect();
-        normalize(&mut v);
-        out.extend(v);
+    let mut vectors = ClusteredVectors::new(DIM, 60, 0.5, seed);
+    let mut out = vec![0f32; n * DIM];
+    for row in out.chunks_exact_mut(DIM) {
+        vectors.next_into(row);
     }
     out
 }
