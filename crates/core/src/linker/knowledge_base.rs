@@ -142,13 +142,17 @@ impl KnowledgeBase {
         )?))
     }
 
-    /// The best `k` loaded entities for `query`, among the probed partitions when searched by
-    /// partition.
-    fn hits(&self, query: &Query, k: usize) -> Result<Vec<Hit>, LinkError> {
-        let probed = self.probed(query)?;
+    /// The best `k` loaded entities for `query`, among the `probed` partitions when searched by
+    /// partition ([`KnowledgeBase::probed`]).
+    fn hits(
+        &self,
+        query: &Query,
+        probed: &Option<Vec<u32>>,
+        k: usize,
+    ) -> Result<Vec<Hit>, LinkError> {
         let mut searcher = Searcher::new(query.clone(), k);
         for shard in self.shards.values() {
-            let wanted = match (&probed, shard.partition()) {
+            let wanted = match (probed, shard.partition()) {
                 (Some(parts), Some(p)) => parts.contains(&p),
                 _ => true,
             };
@@ -172,8 +176,9 @@ impl KnowledgeBase {
     /// records were refused (they were reported when fetched).
     pub fn matches(&self, vector: &[f32], k: usize) -> Result<Vec<(&EntityMeta, f32)>, LinkError> {
         let query = Query::new(vector, &self.manifest.quantization)?;
+        let probed = self.probed(&query)?;
         let mut out = Vec::new();
-        for hit in self.hits(&query, k)? {
+        for hit in self.hits(&query, &probed, k)? {
             match self.record(hit.index) {
                 Some(meta) => out.push((meta, hit.score)),
                 None if self.probe.is_some() => {}
@@ -218,51 +223,45 @@ impl KnowledgeBase {
             return Ok(Vec::new());
         }
         let query = Query::new(vector, &self.manifest.quantization)?;
-        let probed = self.probed(&query)?.unwrap_or_default();
+        let probed = self.probed(&query)?;
         let mut refused = Vec::new();
 
-        let missing: Vec<FileEntry> = probed
+        // Each missing shard with its refinement (when the bundle has them), all in one batch.
+        let missing: Vec<(FileEntry, Option<FileEntry>)> = probed
             .iter()
+            .flatten()
             .flat_map(|&p| self.manifest.partition_shards(p))
             .filter(|s| !self.shards.contains_key(&s.first.unwrap_or(0)))
-            .cloned()
+            .map(|s| (s.clone(), self.manifest.refinement_for(s).cloned()))
             .collect();
-        let bytes: u64 = missing
-            .iter()
-            .map(|s| s.bytes + self.manifest.refinement_for(s).map_or(0, |r| r.bytes))
-            .sum();
-        if bytes > 0 {
-            transport.expect_bytes(bytes);
-        }
-        // Each shard, then its refinement when the bundle has them, all in one batch.
         let batch: Vec<FileEntry> = missing
             .iter()
-            .flat_map(|s| {
-                std::iter::once(s.clone()).chain(self.manifest.refinement_for(s).cloned())
-            })
+            .flat_map(|(s, r)| std::iter::once(s.clone()).chain(r.clone()))
             .collect();
+        if !batch.is_empty() {
+            transport.expect_bytes(batch.iter().map(|f| f.bytes).sum());
+        }
         let mut fetched = transport
             .files(&batch, LoadPhase::Partitions)
             .await
             .into_iter();
-        for entry in &missing {
+        for (entry, refinement) in &missing {
             let shard = fetched.next().unwrap_or_else(|| Err(unanswered(entry)));
-            let refinement = self
-                .manifest
-                .refinement_for(entry)
+            let refinement = refinement
+                .as_ref()
                 .map(|r| (r, fetched.next().unwrap_or_else(|| Err(unanswered(r)))));
             match self.verified_shard(entry, shard, refinement) {
                 Ok(shard) => self.add(shard, None),
                 Err(refusal) => refused.push(refusal),
             }
         }
-        for p in probed {
+        for &p in probed.iter().flatten() {
             self.recent.retain(|&q| q != p);
             self.recent.push(p);
         }
 
         let records: Vec<FileEntry> = self
-            .hits(&query, k)?
+            .hits(&query, &probed, k)?
             .iter()
             .filter(|h| self.record(h.index).is_none())
             .filter_map(|h| self.manifest.locate(h.index).ok().map(|(_, m)| m.clone()))
