@@ -88,24 +88,46 @@ impl Transport for Recording {
     }
 }
 
-fn open(dir: &Path) -> (KnowledgeBase, Recording, Rc<RefCell<Vec<String>>>) {
-    let requested = Rc::new(RefCell::new(Vec::new()));
-    let mut transport = Recording {
-        folder: Folder::open(dir).unwrap(),
-        requested: requested.clone(),
-    };
-    let manifest = pollster::block_on(transport.manifest()).unwrap();
-    let entry = manifest.centroids().unwrap().clone();
-    let bytes = pollster::block_on(transport.file(&entry, LoadPhase::Partitions)).unwrap();
-    let centroids = Shard::parse(bytes, &entry, DIM).unwrap();
-    let nprobe = manifest.partitions.as_ref().unwrap().nprobe as usize;
-    let kb = KnowledgeBase::by_partition(manifest, centroids, nprobe).unwrap();
-    requested.borrow_mut().clear();
-    (kb, transport, requested)
+/// A partitioned bundle of clustered vectors (seeded) in a scratch folder, opened to be searched
+/// by partition with only its centroids loaded.
+struct Fixture {
+    scratch: Scratch,
+    vectors: Vec<f32>,
+    manifest: Manifest,
+    kb: KnowledgeBase,
+    transport: Recording,
+    /// What the transport has handed out since the centroids.
+    requested: Rc<RefCell<Vec<String>>>,
 }
 
-/// The ids of the best `k` entities with everything loaded and searched exhaustively.
-fn exhaustive(dir: &Path, vector: &[f32]) -> Vec<String> {
+fn fixture(name: &str, seed: u64) -> Fixture {
+    let scratch = Scratch::new(name);
+    let vectors = clustered(seed, ENTITIES);
+    let manifest = write_bundle(&scratch.0, &vectors);
+    let requested = Rc::new(RefCell::new(Vec::new()));
+    let mut transport = Recording {
+        folder: Folder::open(&scratch.0).unwrap(),
+        requested: requested.clone(),
+    };
+    let read = pollster::block_on(transport.manifest()).unwrap();
+    let entry = read.centroids().unwrap().clone();
+    let bytes = pollster::block_on(transport.file(&entry, LoadPhase::Partitions)).unwrap();
+    let centroids = Shard::parse(bytes, &entry, DIM).unwrap();
+    let nprobe = read.partitions.as_ref().unwrap().nprobe as usize;
+    let kb = KnowledgeBase::by_partition(read, centroids, nprobe).unwrap();
+    requested.borrow_mut().clear();
+    Fixture {
+        scratch,
+        vectors,
+        manifest,
+        kb,
+        transport,
+        requested,
+    }
+}
+
+/// The bundle in `dir` with everything loaded, searched exhaustively.
+fn whole(dir: &Path) -> KnowledgeBase {
     let reader = photolink_kb::BundleReader::open(dir).unwrap();
     let mut kb = KnowledgeBase::whole(reader.manifest().clone());
     for entry in reader.manifest().shards() {
@@ -114,7 +136,7 @@ fn exhaustive(dir: &Path, vector: &[f32]) -> Vec<String> {
             Some(reader.load_metadata(entry).unwrap()),
         );
     }
-    ids(&kb, vector)
+    kb
 }
 
 fn ids(kb: &KnowledgeBase, vector: &[f32]) -> Vec<String> {
@@ -131,12 +153,17 @@ fn count(requested: &[String], prefix: &str) -> usize {
 
 #[test]
 fn a_query_fetches_only_its_partitions_and_shown_records() {
-    let scratch = Scratch::new("probe");
-    let vectors = clustered(1, ENTITIES);
-    let manifest = write_bundle(&scratch.0, &vectors);
+    let Fixture {
+        scratch,
+        vectors,
+        manifest,
+        mut kb,
+        mut transport,
+        requested,
+    } = fixture("probe", 1);
     let shards = manifest.shards().count();
     assert!(shards >= PARTITIONS, "one shard per partition at least");
-    let (mut kb, mut transport, requested) = open(&scratch.0);
+    let exhaustive = whole(&scratch.0);
 
     let mut agree = 0;
     let queries = 20;
@@ -169,7 +196,7 @@ fn a_query_fetches_only_its_partitions_and_shown_records() {
             format!("Q{entity}"),
             "an entity's own vector finds it first"
         );
-        agree += (got == exhaustive(&scratch.0, vector)) as usize;
+        agree += (got == ids(&exhaustive, vector)) as usize;
 
         // The same photo again: everything is resident, nothing is fetched.
         requested.borrow_mut().clear();
@@ -191,10 +218,13 @@ fn a_query_fetches_only_its_partitions_and_shown_records() {
 
 #[test]
 fn a_damaged_partition_is_refused_by_name_and_the_others_answer() {
-    let scratch = Scratch::new("damaged");
-    let vectors = clustered(2, ENTITIES);
-    write_bundle(&scratch.0, &vectors);
-    let (mut kb, mut transport, _) = open(&scratch.0);
+    let Fixture {
+        scratch,
+        vectors,
+        mut kb,
+        mut transport,
+        ..
+    } = fixture("damaged", 2);
     let vector = &vectors[..DIM];
     let query = photolink_kb::Query::new(vector, &kb.manifest().quantization).unwrap();
     let probed = kb.probed(&query).unwrap().unwrap();
@@ -235,10 +265,15 @@ fn a_damaged_partition_is_refused_by_name_and_the_others_answer() {
 
 #[test]
 fn residency_is_bounded_and_evicted_partitions_come_back() {
-    let scratch = Scratch::new("evict");
-    let vectors = clustered(3, ENTITIES);
-    write_bundle(&scratch.0, &vectors);
-    let (mut kb, mut transport, requested) = open(&scratch.0);
+    let Fixture {
+        // Bound, not `..`: the folder must outlive the test's reads.
+        scratch: _scratch,
+        vectors,
+        mut kb,
+        mut transport,
+        requested,
+        ..
+    } = fixture("evict", 3);
     let bound = NPROBE * RESIDENT_PROBES;
     let mut rng = SplitMix64::new(9);
     for _ in 0..60 {
