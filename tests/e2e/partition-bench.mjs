@@ -6,11 +6,11 @@
 //   PHOTOLINK_BIN, BENCH_SITE (a site with pkg/), BENCH_BUNDLE (partitioned), BENCH_PHOTOS (a file
 //   listing photo paths, one a line), BENCH_NPROBES (comma-separated), BENCH_COLD (cold visits),
 //   BENCH_EXHAUSTIVE=0 to skip the whole-KB reference (recall is then not measured)
-import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { env, FLAGS, serve } from "./harness.mjs";
+import { bundleKb, env, FLAGS, recordKbRequests, serve, siteWith } from "./harness.mjs";
 
 const BIN = env("PHOTOLINK_BIN");
 const BUNDLE = env("BENCH_BUNDLE");
@@ -19,17 +19,11 @@ const NPROBES = env("BENCH_NPROBES").split(",").map(Number);
 const COLD = Number(process.env.BENCH_COLD || 3);
 const K = 10;
 
-const manifest = JSON.parse(readFileSync(join(BUNDLE, "manifest.json")));
-const KB_ROLES = new Set(["shard", "refine", "metadata", "centroids"]);
-const kbFiles = new Map(manifest.files.filter((f) => KB_ROLES.has(f.role)).map((f) => [f.path, f]));
-const kbBytes = [...kbFiles.values()].reduce((s, f) => s + f.bytes, 0);
+const kb = bundleKb(BUNDLE);
+const { manifest, bytes: kbBytes } = kb;
 
 const scratch = mkdtempSync(join(tmpdir(), "photolink-bench-"));
-const site = join(scratch, "site");
-cpSync(env("BENCH_SITE"), site, { recursive: true });
-cpSync(BUNDLE, join(site, "bundles", "bench"), { recursive: true });
-const title = JSON.parse(readFileSync(join(BUNDLE, "linker.json"))).title;
-writeFileSync(join(site, "bundles.json"), JSON.stringify([{ title, path: "bundles/bench/" }]));
+const site = siteWith(env("BENCH_SITE"), join(scratch, "site"), BUNDLE, "bench");
 const { child: server, origin } = await serve(BIN, site);
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
 
@@ -37,11 +31,7 @@ const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", arg
 async function session() {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const requested = [];
-  page.on("request", (r) => {
-    const path = new URL(r.url()).pathname.split("/bundles/bench/")[1];
-    if (path && kbFiles.has(path)) requested.push(path);
-  });
+  const requested = recordKbRequests(page, kb, "bench");
   await page.goto(`${origin}/?backend=cpu`);
   await page.waitForSelector("body[data-ready=true]", { timeout: 600_000 });
   return { context, page, requested };
@@ -67,7 +57,7 @@ function link(page, photo) {
 }
 
 // Each file once: the page's own linker and the measured one share the Cache API.
-const sum = (paths) => [...new Set(paths)].reduce((s, p) => s + kbFiles.get(p).bytes, 0);
+const sum = (paths) => kb.sum([...new Set(paths)]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const mb = (n) => (n / 1e6).toFixed(2);
 
@@ -89,9 +79,8 @@ try {
     for (let i = 0; i < COLD; i++) {
       const visit = await session();
       await load(visit.page, { nprobe });
-      const atLoad = sum(visit.requested);
       const { ms } = await link(visit.page, coldPhotos[i % coldPhotos.length]);
-      cold.push({ bytes: sum(visit.requested), atLoad, ms });
+      cold.push({ bytes: sum(visit.requested), ms });
       await visit.context.close();
     }
     const warm = await session();

@@ -10,11 +10,11 @@
 //                                      E2E_EXPECTED when the photo is E2E_PHOTO)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { env, FLAGS, serve } from "./harness.mjs";
+import { bundleKb, env, FLAGS, recordKbRequests, serve, siteWith } from "./harness.mjs";
 
 const BIN = env("PHOTOLINK_BIN");
 const SITE = env("E2E_SITE");
@@ -23,22 +23,11 @@ const PHOTO = process.env.E2E_PARTITIONED_PHOTO || env("E2E_PHOTO");
 const EXPECTED = process.env.E2E_PARTITIONED_PHOTO ? process.env.E2E_PARTITIONED_EXPECTED : env("E2E_EXPECTED");
 const K = 10;
 
-const manifest = JSON.parse(readFileSync(join(BUNDLE, "manifest.json")));
-const KB_ROLES = new Set(["shard", "refine", "metadata", "centroids"]);
-const kbFiles = new Map(manifest.files.filter((f) => KB_ROLES.has(f.role)).map((f) => [f.path, f]));
-const kbBytes = [...kbFiles.values()].reduce((s, f) => s + f.bytes, 0);
+const kb = bundleKb(BUNDLE);
+const { manifest, files: kbFiles, bytes: kbBytes } = kb;
 
 let scratch, browser;
 const servers = [];
-
-/** A copy of the site that offers only `bundle` (copied in, under bundles/partitioned/). */
-function siteWith(dir, bundle) {
-  cpSync(SITE, dir, { recursive: true });
-  cpSync(bundle, join(dir, "bundles", "partitioned"), { recursive: true });
-  const title = JSON.parse(readFileSync(join(bundle, "linker.json"))).title;
-  writeFileSync(join(dir, "bundles.json"), JSON.stringify([{ title, path: "bundles/partitioned/" }]));
-  return dir;
-}
 
 before(async () => {
   assert.ok(manifest.partitions, `${BUNDLE} has no partitions`);
@@ -61,11 +50,7 @@ async function served(dir) {
 /** The page at `url` in `context`, with the KB files it requests (paths relative to the bundle). */
 async function open(context, url) {
   const page = await context.newPage();
-  const requested = [];
-  page.on("request", (r) => {
-    const path = new URL(r.url()).pathname.split("/bundles/partitioned/")[1];
-    if (path && kbFiles.has(path)) requested.push(path);
-  });
+  const requested = recordKbRequests(page, kb, "partitioned");
   await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
   return { page, requested };
@@ -96,11 +81,10 @@ function topK(page, whole, k = K) {
   }, { bytes: [...readFileSync(PHOTO)], k, whole });
 }
 
-const sum = (paths) => paths.reduce((s, p) => s + kbFiles.get(p).bytes, 0);
 const ofRole = (paths, role) => paths.filter((p) => kbFiles.get(p).role === role);
 
 test("a partitioned bundle downloads only the partitions a photo needs, then nothing", async () => {
-  const origin = await served(siteWith(join(scratch, "site"), BUNDLE));
+  const origin = await served(siteWith(SITE, join(scratch, "site"), BUNDLE, "partitioned"));
   const context = await browser.newContext();
   const { page, requested } = await open(context, `${origin}/?backend=cpu`);
   const info = await page.evaluate(() => window.photolink.linker.info());
@@ -121,7 +105,7 @@ test("a partitioned bundle downloads only the partitions a photo needs, then not
   assert.ok(shards.length < allShards.length, `${shards.length} of ${allShards.length} shards fetched`);
   assert.equal(ofRole(forPhoto, "refine").length, shards.length, "each shard's refinement, no other");
   assert.ok(ofRole(forPhoto, "metadata").length <= 5, `records of more than the 5 shown: ${forPhoto}`);
-  const bytes = sum(requested);
+  const bytes = kb.sum(requested);
   console.log(`partitioned: ${info.entities} entities in ${info.partitions.count} partitions, nprobe ` +
     `${info.partitions.nprobe}: ${shards.length} of ${allShards.length} shards, ${bytes} of ${kbBytes} KB bytes ` +
     `(${(100 * bytes / kbBytes).toFixed(1)} %) before the first result, in ${firstResultMs} ms`);
@@ -155,13 +139,13 @@ test("a partitioned bundle downloads only the partitions a photo needs, then not
 test("a damaged partition is refused by name and the other partitions answer", async () => {
   // Learn which shard the photo needs, then flip a byte of it in a copy of the bundle.
   const clean = await browser.newContext();
-  const origin = await served(siteWith(join(scratch, "probe"), BUNDLE));
+  const origin = await served(siteWith(SITE, join(scratch, "probe"), BUNDLE, "partitioned"));
   const { page, requested } = await open(clean, `${origin}/?backend=cpu`);
   await linkPhoto(page);
   const victim = ofRole(requested, "shard")[0];
   await clean.close();
 
-  const damaged = siteWith(join(scratch, "damaged"), BUNDLE);
+  const damaged = siteWith(SITE, join(scratch, "damaged"), BUNDLE, "partitioned");
   const path = join(damaged, "bundles", "partitioned", victim);
   const bytes = readFileSync(path);
   bytes[bytes.length - 1] ^= 0x5a;
