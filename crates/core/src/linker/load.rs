@@ -128,24 +128,22 @@ pub async fn load<T: Transport>(
     let (image_role, detector_role) = weight_roles(precision);
     let image_entry = listed(image_role)?;
     let detector_entry = config.faces.then(|| listed(detector_role)).transpose()?;
+    // Searched by partition: the centroids file and the partitions a query searches.
     let by_partition = match (&manifest.partitions, request.fetch) {
-        (Some(p), KbFetch::Partitions) => Some(p.clone()),
+        (Some(p), KbFetch::Partitions) => Some((
+            manifest
+                .centroids()
+                .cloned()
+                .ok_or(LinkError::MissingFile(Role::Centroids))?,
+            request.nprobe.unwrap_or(p.nprobe as usize),
+        )),
         _ => None,
     };
     let shards: Vec<FileEntry> = match by_partition {
         Some(_) => Vec::new(),
         None => manifest.shards().cloned().collect(),
     };
-    let centroids = by_partition
-        .as_ref()
-        .map(|_| {
-            manifest
-                .centroids()
-                .cloned()
-                .ok_or(LinkError::MissingFile(Role::Centroids))
-        })
-        .transpose()?;
-    let kb_bytes: u64 = centroids.as_ref().map_or(0, |c| c.bytes)
+    let kb_bytes: u64 = by_partition.as_ref().map_or(0, |(c, _)| c.bytes)
         + shards
             .iter()
             .map(|s| {
@@ -164,10 +162,9 @@ pub async fn load<T: Transport>(
     };
     let weights = BundleWeights { image, detector };
     let mut linker = Linker::new(compute, manifest.clone(), config, weights)?;
-    if let (Some(partitions), Some(entry)) = (&by_partition, &centroids) {
-        let bytes = transport.file(entry, LoadPhase::Partitions).await?;
-        let centroids = Shard::parse(bytes, entry, manifest.dim)?;
-        let nprobe = request.nprobe.unwrap_or(partitions.nprobe as usize);
+    if let Some((entry, nprobe)) = by_partition {
+        let bytes = transport.file(&entry, LoadPhase::Partitions).await?;
+        let centroids = Shard::parse(bytes, &entry, manifest.dim)?;
         linker.kb = KnowledgeBase::by_partition(manifest, centroids, nprobe)?;
         on_shard(&linker);
         return Ok(linker);
