@@ -15,7 +15,9 @@ use photolink_core::model::{DualEncoder, HeadsConfig, ImageTower, ImageTowerKind
 use photolink_core::towers::minilm::{self, HIDDEN, MiniLm};
 use photolink_kb::rng::SplitMix64;
 use photolink_train::loss::MemoryBank;
-use photolink_train::train::{LossSet, Optimizers, StepBatch, TrainConfig, train_step};
+use photolink_train::train::{
+    DataParallel, LossSet, Optimizers, StepBatch, TrainConfig, train_step,
+};
 
 const BATCH: usize = 32;
 /// Tokens per entity text when the text tower is fine-tuned (persons' texts have 12–20).
@@ -102,6 +104,7 @@ fn train_step_bench(c: &mut Criterion) {
         let mut model = Some(model);
         let mut optimizers = Optimizers::new(&config);
         let mut bank = MemoryBank::new(config.memory_bank, config.dim);
+        let parallel = DataParallel::single(device.clone());
         let what = match (unfreeze, unfreeze_text) {
             (0, 0) => format!("{} features", tower.name()),
             (0, n) => format!("{} features, last {n} text layer fine-tuned", tower.name()),
@@ -119,7 +122,7 @@ fn train_step_bench(c: &mut Criterion) {
                     &mut bank,
                     &config,
                     1e-4,
-                    &device,
+                    &parallel,
                 )
                 .expect("finite loss");
                 model = Some(next);

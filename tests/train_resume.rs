@@ -3,7 +3,8 @@
 //! run: no epoch is lost or repeated, and the checkpoint survives the kill — with a frozen image
 //! tower, and with the last stages of both towers fine-tuned (whose weights and optimiser states
 //! must survive too; the exported bundle then carries the tuned image tower and KB vectors encoded
-//! by the tuned text tower).
+//! by the tuned text tower). `--devices 2` (each batch shared out over two replicas) gives the
+//! metrics of one device with the same batches.
 //! Needs the converted towers (`photolink assets fetch`).
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -65,6 +66,10 @@ fn synthetic_benchmark(dir: &Path) {
 }
 
 fn train_command(data: &Path, out: &Path, extra: &[&str]) -> Command {
+    train_command_for(EPOCHS, data, out, extra)
+}
+
+fn train_command_for(epochs: usize, data: &Path, out: &Path, extra: &[&str]) -> Command {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_photolink"));
     cmd.args([
@@ -76,7 +81,7 @@ fn train_command(data: &Path, out: &Path, extra: &[&str]) -> Command {
     ])
     .args([
         "--epochs",
-        &EPOCHS.to_string(),
+        &epochs.to_string(),
         "--batch-size",
         "4",
         "--views",
@@ -227,6 +232,58 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
         .unwrap();
     assert!(!absurd.status.success());
     assert!(String::from_utf8_lossy(&absurd.stderr).contains("--reference-weight NaN"));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn two_cpu_devices_train_as_one_with_the_same_global_batch() {
+    // Few epochs: further on, the rounding differences of a gathered batch (the same sums in
+    // another order) grow as any two float trainings' do; the step-level test bounds them.
+    const EPOCHS: usize = 4;
+    let root = std::env::temp_dir().join(format!("photolink-devices-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    synthetic_benchmark(&root.join("bench"));
+    let tuned = [
+        "--unfreeze-image",
+        "2",
+        "--unfreeze-text",
+        "1",
+        "--tower-lr",
+        "1e-3",
+    ];
+    let run = |name: &str, devices: &str| {
+        let out = root.join(name);
+        let extra = [&tuned[..], &["--devices", devices]].concat();
+        let status = train_command_for(EPOCHS, &root.join("bench"), &out, &extra)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name} failed");
+        metrics(&out)
+    };
+    let (one, two) = (run("one", "1"), run("two", "2"));
+    assert_eq!(one.len(), EPOCHS);
+    assert_eq!(two.len(), EPOCHS);
+    for (a, b) in one.iter().zip(&two) {
+        for key in [
+            "loss",
+            "loss_infonce",
+            "loss_self",
+            "loss_hard",
+            "temperature",
+            "dev_acc1",
+        ] {
+            let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-3 * x.abs().max(1e-2),
+                "epoch {}: {key} {y} on two devices, {x} on one",
+                a["epoch"]
+            );
+        }
+    }
+    // The run learned: the loss fell.
+    let loss = |m: &serde_json::Value| m["loss"].as_f64().unwrap();
+    assert!(loss(&one[EPOCHS - 1]) < loss(&one[0]));
     std::fs::remove_dir_all(&root).unwrap();
 }
 

@@ -430,6 +430,10 @@ pub struct TrainOptions {
     /// gpu (wgpu; falls back to the CPU when no adapter) or cpu (burn-flex).
     #[arg(long, value_enum, default_value_t = Device::Gpu)]
     pub device: Device,
+    /// Share each batch out over N devices (data parallelism: the same losses as one device with
+    /// the same batch): the run's GPU and N−1 other cards, or N replicas on the CPU.
+    #[arg(long, default_value_t = defaults().devices)]
+    pub devices: usize,
     /// Fine-tune the image tower's last N stages (0: frozen; facenet has 16, efficientnet_lite0
     /// 18: the stem, each block, the head).
     #[arg(long, default_value_t = defaults().unfreeze_image)]
@@ -473,6 +477,7 @@ impl TrainOptions {
                 Augment::Glyph => AugmentConfig::glyph(),
             },
             cpu: self.device == Device::Cpu,
+            devices: self.devices,
             unfreeze_image: self.unfreeze_image,
             tower_learning_rate: self.tower_lr,
             unfreeze_text: self.unfreeze_text,

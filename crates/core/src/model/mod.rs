@@ -234,6 +234,26 @@ pub enum TextInput {
     States(Tensor<3>, Tensor<2>),
 }
 
+impl TextInput {
+    /// The rows `rows` of this input (entities of a batch), on `device`: a data-parallel step's
+    /// share of the batch.
+    pub fn rows(&self, rows: Range<usize>, device: &Device) -> TextInput {
+        match self {
+            TextInput::Vectors(vectors) => {
+                TextInput::Vectors(vectors.clone().slice(rows).to_device(device))
+            }
+            TextInput::Tokens(ids, mask) => TextInput::Tokens(
+                ids.clone().slice(rows.clone()).to_device(device),
+                mask.clone().slice(rows).to_device(device),
+            ),
+            TextInput::States(states, mask) => TextInput::States(
+                states.clone().slice(rows.clone()).to_device(device),
+                mask.clone().slice(rows).to_device(device),
+            ),
+        }
+    }
+}
+
 impl DualEncoder {
     /// Cached activations `[n, c, h, w]` (the input of stage `first_trained`; for a frozen tower
     /// its features as `[n, feature_dim, 1, 1]`) → unit vectors `[n, dim]` in the shared space.

@@ -136,6 +136,10 @@ pub struct TrainConfig {
     pub augment: AugmentConfig,
     /// Run on the CPU backend instead of the GPU.
     pub cpu: bool,
+    /// Devices each step's batch is shared out over (data parallelism; runs saved before it
+    /// existed: 1). On the CPU backend, replicas sharing the one CPU device.
+    #[serde(default = "default_devices")]
+    pub devices: usize,
     /// Stages at the end of the image tower that are fine-tuned (0: frozen; the tower's stage
     /// count: all of it).
     #[serde(default)]
@@ -151,6 +155,10 @@ pub struct TrainConfig {
     /// Peak learning rate of the fine-tuned text-tower stages.
     #[serde(default = "default_text_learning_rate")]
     pub text_learning_rate: f64,
+}
+
+pub(super) fn default_devices() -> usize {
+    1
 }
 
 pub(super) fn default_tower_learning_rate() -> f64 {
@@ -191,6 +199,7 @@ impl TrainConfig {
             views: 8,
             augment: AugmentConfig::default(),
             cpu: false,
+            devices: default_devices(),
             unfreeze_image: 0,
             tower_learning_rate: default_tower_learning_rate(),
             unfreeze_text: 0,
@@ -226,6 +235,13 @@ impl TrainConfig {
                 "--views",
                 self.views.to_string(),
                 "1 to 64 cached views per photo, and at least 2 with the self-contrastive loss (its two views must differ)",
+            );
+        }
+        if !(1..=64).contains(&self.devices) || self.devices > self.batch_size {
+            return invalid(
+                "--devices",
+                self.devices.to_string(),
+                "1 to 64 devices, and no more than --batch-size (each device takes a share of a batch)",
             );
         }
         if !(1..=1_000_000).contains(&self.epochs) {
@@ -313,6 +329,8 @@ mod tests {
             ("--batch-size", Box::new(|c| c.batch_size = 1)),
             ("--batch-size", Box::new(|c| c.batch_size = 0)),
             ("--epochs", Box::new(|c| c.epochs = 0)),
+            ("--devices", Box::new(|c| c.devices = 0)),
+            ("--devices", Box::new(|c| c.devices = 33)),
             ("--dim", Box::new(|c| c.dim = 0)),
             ("--dim", Box::new(|c| c.dim = 1 << 40)),
             ("--temperature", Box::new(|c| c.temperature = 0.0)),

@@ -89,8 +89,9 @@ pub(super) fn run_epoch(
     ctx: &Context,
     config: &TrainConfig,
     epoch: usize,
-    device: &Device,
+    parallel: &DataParallel,
 ) -> Result<(DualEncoder, EpochMetrics), TrainError> {
+    let device = parallel.main();
     let started = Instant::now();
     let mut rng = SplitMix64::new(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let plan = match config.batches {
@@ -139,12 +140,12 @@ pub(super) fn run_epoch(
             texts,
             entities,
         };
-        let (next, losses) = train_step(model, optimizers, &batch, &mut bank, config, lr, device)
+        let (next, losses) = train_step(model, optimizers, &batch, &mut bank, config, lr, parallel)
             .map_err(|value| TrainError::NonFinite {
-            epoch,
-            step: step + 1,
-            value,
-        })?;
+                epoch,
+                step: step + 1,
+                value,
+            })?;
         model = next;
         sum += f64::from(losses.total);
         sum_cm += f64::from(losses.infonce);

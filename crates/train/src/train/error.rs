@@ -80,6 +80,14 @@ pub enum TrainError {
         /// What the stages are, when it helps.
         detail: &'static str,
     },
+    /// `--devices N` on the GPU with fewer cards than N.
+    #[error("--devices {asked}: wgpu reaches {} GPU(s){}", found.len(), if found.is_empty() { String::new() } else { format!(" ({})", found.join(", ")) })]
+    NotEnoughDevices {
+        /// Devices asked for.
+        asked: usize,
+        /// The cards found, by name.
+        found: Vec<String>,
+    },
     /// The loss stopped being a number.
     #[error(
         "the loss became {value} at epoch {epoch}, step {step}: lower the learning rate or check the inputs"

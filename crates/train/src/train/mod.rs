@@ -21,6 +21,7 @@ mod epoch;
 mod error;
 pub mod eval;
 pub mod features;
+mod parallel;
 mod plot;
 mod run_dir;
 mod step;
@@ -32,6 +33,7 @@ pub use config::{BatchGrouping, LossSet, TrainConfig};
 use context::*;
 use epoch::*;
 pub use error::TrainError;
+pub use parallel::DataParallel;
 use run_dir::*;
 pub use run_dir::{FinishedRun, LoadedRun, finished_run};
 pub use step::{Optimizers, StepBatch, StepLosses, train_step};
@@ -50,7 +52,7 @@ use crate::assets;
 use crate::assets::{AssetError, Pretrained};
 use crate::data::{AugmentConfig, DataError, Dataset, LoadReport, Split};
 use crate::loss::{self, MemoryBank};
-use photolink_core::backend::Compute;
+use photolink_core::backend::{BackendKind, Compute};
 use photolink_core::model::{
     DualEncoder, Heads, HeadsConfig, ImageTower, ImageTowerKind, TextInput,
 };
@@ -142,6 +144,14 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
     };
     eprintln!("train: {} on {}", config.losses.label(), compute.info);
     let device = compute.device.clone().autodiff();
+    let parallel = if config.devices > 1 && compute.info.kind == BackendKind::Gpu {
+        DataParallel::gpus(device.clone(), config.devices)?
+    } else {
+        DataParallel::replicated(device.clone(), config.devices)
+    };
+    if parallel.len() > 1 {
+        eprintln!("train: data parallel over {} devices", parallel.len());
+    }
     // Loaded once, on the autodiff device the fine-tuned stages train on; the frozen computations
     // use the same towers without autodiff.
     let pretrained = Pretrained::load(&config.models, config.image_tower, &device)?;
@@ -166,7 +176,7 @@ pub fn train(config: &TrainConfig, run_dir: &Path, resume: bool) -> Result<RunSu
     let started = Instant::now();
     for epoch in progress.epochs_done + 1..=config.epochs {
         let (trained, metrics) =
-            run_epoch(model, &mut optimizers, &context, config, epoch, &device)?;
+            run_epoch(model, &mut optimizers, &context, config, epoch, &parallel)?;
         model = trained;
         progress.epochs_done = epoch;
         progress.metrics.push(metrics);

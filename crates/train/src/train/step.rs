@@ -32,8 +32,9 @@ pub struct StepLosses {
 
 /// One optimiser step of `model` on `batch` with the losses `config` switches on, at learning rate
 /// `lr` for the heads (each tower's scaled as its own learning rate in `config` is to
-/// `config.learning_rate`); `bank` keeps earlier image vectors as extra hard negatives. A
-/// non-finite loss is returned as `Err(value)` before any weight changes.
+/// `config.learning_rate`), the batch's rows shared out over `parallel`'s devices; `bank` keeps
+/// earlier image vectors as extra hard negatives. A non-finite loss is returned as `Err(value)`
+/// before any weight changes.
 pub fn train_step(
     model: DualEncoder,
     optimizers: &mut Optimizers,
@@ -41,17 +42,15 @@ pub fn train_step(
     bank: &mut MemoryBank,
     config: &TrainConfig,
     lr: f64,
-    device: &Device,
+    parallel: &DataParallel,
 ) -> Result<(DualEncoder, StepLosses), f32> {
-    let b = batch.entities.len();
     let entities = &batch.entities;
-    let [c, h, w] = batch.shape;
-    let views =
-        |data: &[f32]| Tensor::<4>::from_data(TensorData::new(data.to_vec(), [b, c, h, w]), device);
-    let view_a = model.embed_cached(views(&batch.view_a));
-    let view_b = model.embed_cached(views(&batch.view_b));
-    let text = model.embed_text_input(batch.texts.clone());
-    let scale = model.heads.scale();
+    let device = parallel.main();
+    let embedded = parallel::embed(&model, batch, parallel);
+    let view_a = embedded.view_a.clone();
+    let view_b = embedded.view_b.clone();
+    let text = embedded.text.clone();
+    let scale = embedded.scale.clone();
 
     let infonce = (loss::cross_modal_infonce(view_a.clone(), text.clone(), scale.clone())
         + loss::cross_modal_infonce(view_b.clone(), text.clone(), scale.clone()))
@@ -101,16 +100,7 @@ pub fn train_step(
     if !value.is_finite() {
         return Err(value);
     }
-    let mut grads = total.backward();
-    let heads_grads = GradientsParams::from_module(&mut grads, &model.heads);
-    let tower_grads = model
-        .tower
-        .as_ref()
-        .map(|tower| GradientsParams::from_module(&mut grads, tower));
-    let text_grads = model
-        .text_tower
-        .as_ref()
-        .map(|tower| GradientsParams::from_module(&mut grads, tower));
+    let grads = embedded.gradients(total.backward(), &model, device);
     let DualEncoder {
         heads,
         tower,
@@ -118,9 +108,9 @@ pub fn train_step(
         text_tower,
         first_text_trained,
     } = model;
-    let heads = optimizers.heads.step(lr, heads, heads_grads);
+    let heads = optimizers.heads.step(lr, heads, grads.heads);
     let scaled = |tower_lr: f64| lr * tower_lr / config.learning_rate;
-    let tower = match (tower, tower_grads) {
+    let tower = match (tower, grads.tower) {
         (Some(tower), Some(grads)) => Some(optimizers.tower.step(
             scaled(config.tower_learning_rate),
             tower,
@@ -128,7 +118,7 @@ pub fn train_step(
         )),
         (tower, _) => tower,
     };
-    let text_tower = match (text_tower, text_grads) {
+    let text_tower = match (text_tower, grads.text) {
         (Some(tower), Some(grads)) => Some(optimizers.text.step(
             scaled(config.text_learning_rate),
             tower,

@@ -34,7 +34,7 @@ fn one_step(
         &mut bank,
         config,
         1e-2,
-        device,
+        &DataParallel::single(device.clone()),
     )
     .expect("finite loss");
     assert!(losses.total.is_finite());
@@ -244,4 +244,136 @@ fn text_fine_tuning_steps_only_the_trained_layers() {
     let after = layer_weights(model.text_tower.as_ref().expect("the text tower is kept"));
     assert_eq!(before[0], after[0], "the frozen layer 5 changed");
     assert_ne!(before[1], after[1], "the trained layer 6 did not change");
+}
+
+/// The losses of `steps` optimiser steps from `model` on `batches` (cycled), with the batch shared
+/// out over `parallel`, and the weights the steps end with: [heads' image projection, the tuned
+/// image stage's projection, the tuned text layer's dense weights].
+fn losses_over(
+    model: &DualEncoder,
+    batches: &[StepBatch],
+    steps: usize,
+    config: &TrainConfig,
+    parallel: &DataParallel,
+) -> (Vec<StepLosses>, [Vec<f32>; 3]) {
+    // A fresh copy of the same weights (new autodiff leaves, same parameter ids) for each run.
+    let mut model = model.clone().fork(parallel.main());
+    let mut optimizers = Optimizers::new(config);
+    let mut bank = MemoryBank::new(config.memory_bank, config.dim);
+    let mut losses = Vec::new();
+    for step in 0..steps {
+        let batch = &batches[step % batches.len()];
+        let lr = 1e-3;
+        let (next, step_losses) = train_step(
+            model,
+            &mut optimizers,
+            batch,
+            &mut bank,
+            config,
+            lr,
+            parallel,
+        )
+        .expect("finite loss");
+        model = next;
+        losses.push(step_losses);
+    }
+    let read2 = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().expect("f32");
+    let Some(ImageTower::Facenet(net)) = &model.tower else {
+        panic!("the tower is kept")
+    };
+    let text = model.text_tower.as_ref().expect("the text tower is kept");
+    (
+        losses,
+        [
+            read2(model.heads.image.weight.val()),
+            read2(net.fc.weight.val()),
+            read2(text.encoder.layer[5].intermediate.dense.weight.val()),
+        ],
+    )
+}
+
+#[test]
+fn two_and_three_cpu_devices_give_the_losses_of_one_with_the_same_global_batch() {
+    let device = Device::flex().autodiff();
+    let kind = ImageTowerKind::Facenet;
+    let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
+    config.unfreeze_image = 1;
+    config.unfreeze_text = 1;
+    config.hard_k = 3;
+    config.memory_bank = 16;
+    let first_trained = kind.stages() - 1;
+    let first_text_trained = minilm::STAGES - 1;
+    let tower = ImageTower::new(kind, &device);
+    let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], &device), 0..first_trained);
+    let [_, c, h, w] = probe.dims();
+    let net = MiniLm::new(&device);
+    let model = DualEncoder {
+        heads: HeadsConfig::new(kind).init(3, &device),
+        tower: Some(tower),
+        first_trained,
+        text_tower: Some(net.clone()),
+        first_text_trained,
+    };
+    // Two global batches of 7 entities (shares of 4+3 on two devices, 3+2+2 on three).
+    let mut rng = SplitMix64::new(21);
+    let mut random = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+    let b = 7;
+    let batches: Vec<StepBatch> = (0..2)
+        .map(|i| {
+            let (ids, mask) = tokens(&[7, 4, 6, 5, 3, 7, 2], 7, &device);
+            let states = net
+                .run_layers(net.embed(ids), mask.clone(), 1..first_text_trained)
+                .detach();
+            StepBatch {
+                shape: [c, h, w],
+                view_a: random(b * c * h * w),
+                view_b: random(b * c * h * w),
+                texts: TextInput::States(states, mask),
+                entities: (i * b..(i + 1) * b).collect(),
+            }
+        })
+        .collect();
+    let steps = 4;
+    let (one, one_weights) = losses_over(
+        &model,
+        &batches,
+        steps,
+        &config,
+        &DataParallel::single(device.clone()),
+    );
+    for devices in [2, 3] {
+        let parallel = DataParallel::replicated(device.clone(), devices);
+        let (many, many_weights) = losses_over(&model, &batches, steps, &config, &parallel);
+        for (step, (a, b)) in one.iter().zip(&many).enumerate() {
+            for (what, x, y) in [
+                ("total", a.total, b.total),
+                ("infonce", a.infonce, b.infonce),
+                ("self", a.self_contrastive, b.self_contrastive),
+                ("hard", a.hard_negative, b.hard_negative),
+            ] {
+                assert!(
+                    (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                    "{devices} devices, step {}: {what} loss {y} against {x} on one device",
+                    step + 1
+                );
+            }
+        }
+        // The losses moved: the steps trained something.
+        assert_ne!(one[0].total, one[steps - 1].total);
+        for (what, a, b) in [
+            ("heads", &one_weights[0], &many_weights[0]),
+            ("image stage", &one_weights[1], &many_weights[1]),
+            ("text layer", &one_weights[2], &many_weights[2]),
+        ] {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst <= 1e-4,
+                "{devices} devices: {what} weights differ by {worst}"
+            );
+        }
+    }
 }
