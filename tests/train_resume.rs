@@ -190,6 +190,21 @@ fn fine_tuned_run_resumes_after_kill_and_exports_its_towers() {
         &root.join("bench/kb.jsonl"),
         &root.join("bundle-refs"),
         &root.join("bench/images"),
+        0,
+    );
+    // With augmented views of each picture averaged in.
+    let views = root.join("bundle-views");
+    let status = export_command(&frozen, &root.join("bench/kb.jsonl"), &views, "1")
+        .args(["--reference-views", "3"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "export with --reference-views failed");
+    check_fused_rows(
+        &frozen,
+        &root.join("bench/kb.jsonl"),
+        &views,
+        &root.join("bench/images"),
+        3,
     );
     let eval = Command::new(env!("CARGO_BIN_EXE_photolink"))
         .args(["eval", "--references", "--reference-weights", "1", "--run"])
@@ -470,7 +485,7 @@ fn check_kb_vectors(run: &Path, kb: &Path, bundle: &Path) {
 /// Every row of the bundle exported from the frozen run `run` with reference pictures at weight 1
 /// is, computed here independently, `normalize(t + r)` for an entity that names one picture (`t`
 /// its text vector, `r` its picture's vector as the linker embeds a photo) and `t` for the others.
-fn check_fused_rows(run: &Path, kb: &Path, fused: &Path, images: &Path) {
+fn check_fused_rows(run: &Path, kb: &Path, fused: &Path, images: &Path, views: usize) {
     use burn::tensor::Device;
     use photolink_core::backend::Compute;
     use photolink_core::linker::Linker;
@@ -478,6 +493,7 @@ fn check_fused_rows(run: &Path, kb: &Path, fused: &Path, images: &Path) {
     use photolink_core::towers::minilm::MiniLm;
     use photolink_core::towers::weights::Precision;
     use photolink_train::assets;
+    use photolink_train::references::ReferenceViews;
 
     let device = Device::flex();
     let finished = photolink_train::train::finished_run(run, &device).unwrap();
@@ -488,6 +504,14 @@ fn check_fused_rows(run: &Path, kb: &Path, fused: &Path, images: &Path) {
     let linker = Linker::open(fused, Compute::cpu(), Precision::F32).unwrap();
     let dim = finished.config.dim;
     let mut expected = Vec::new();
+    let unit_sum = |a: &[f32], b: &[f32]| -> Vec<f32> {
+        let sum: Vec<f32> = a.iter().zip(b).map(|(a, b)| a + b).collect();
+        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+        sum.iter().map(|x| x / norm).collect()
+    };
+    // The lowest cosine between a fused row and the row of its picture alone: the views must
+    // move some row, or this check could not tell them from no views.
+    let mut closest_to_picture_alone = 1f32;
     let entities = photolink_train::data::read_kb(kb).unwrap();
     for (entity, t) in entities.iter().zip(text.chunks(dim)) {
         match entity.images.as_slice() {
@@ -495,13 +519,36 @@ fn check_fused_rows(run: &Path, kb: &Path, fused: &Path, images: &Path) {
             [picture] => {
                 let bytes = std::fs::read(images.join(picture)).unwrap();
                 let photo = decode(&bytes, &DecodeLimits::default()).unwrap();
-                let r = pollster::block_on(linker.embed(&[photo])).unwrap();
-                let sum: Vec<f32> = t.iter().zip(&r).map(|(t, r)| t + r).collect();
-                let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
-                expected.extend(sum.iter().map(|x| x / norm));
+                // The picture's vector plus the mean of its views' (the run's augmentations),
+                // made a unit vector.
+                let drawn = ReferenceViews::new(views, finished.config.augment.clone())
+                    .unwrap()
+                    .draw(photo, &entity.id, picture)
+                    .unwrap();
+                assert_eq!(drawn.len(), 1 + views);
+                let vectors = pollster::block_on(linker.embed(&drawn)).unwrap();
+                let picture_alone = unit_sum(t, &vectors[..dim]);
+                let mut r: Vec<f32> = vectors[..dim].to_vec();
+                for view in vectors[dim..].chunks(dim) {
+                    r.iter_mut()
+                        .zip(view)
+                        .for_each(|(r, v)| *r += v / views as f32);
+                }
+                let norm = r.iter().map(|x| x * x).sum::<f32>().sqrt();
+                r.iter_mut().for_each(|x| *x /= norm);
+                let fused = unit_sum(t, &r);
+                let cosine: f32 = fused.iter().zip(&picture_alone).map(|(a, b)| a * b).sum();
+                closest_to_picture_alone = closest_to_picture_alone.min(cosine);
+                expected.extend(fused);
             }
             more => panic!("{}: one picture expected, not {}", entity.id, more.len()),
         }
+    }
+    if views > 0 {
+        assert!(
+            closest_to_picture_alone < 0.995,
+            "the views did not move any fused row (cosine {closest_to_picture_alone})"
+        );
     }
     assert_bundle_rows(fused, &expected, dim, &texts);
 }

@@ -214,6 +214,10 @@ pub struct EvalArgs {
     /// The fusion weights `--references` compares with text only (comma-separated, each 0 to 100).
     #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1,2,4")]
     pub reference_weights: Vec<f32>,
+    /// Augmented views of each reference picture averaged with it, as `photolink export
+    /// --reference-views` ships them (for `--references` and `--open-set`).
+    #[arg(long, default_value_t = 0)]
+    pub reference_views: usize,
     /// Also measure "not in this knowledge base": each dev and test mention linked known and
     /// unknown (its entity left out of the KB), the abstention rules calibrated on dev and
     /// measured on test.
@@ -284,6 +288,10 @@ pub struct ExportArgs {
     /// measures it).
     #[arg(long, default_value_t = photolink_train::references::FusionWeight::DEFAULT.get())]
     pub reference_weight: f32,
+    /// Augmented views of each reference picture (the run's training augmentations) averaged
+    /// with it into the entity's picture vector (0: the picture alone).
+    #[arg(long, default_value_t = 0)]
+    pub reference_views: usize,
     /// The benchmark's mentions, whose dev split calibrates when the bundle answers "not in this
     /// knowledge base" (default: `mentions.jsonl` beside the KB, when there is one).
     #[arg(long, conflicts_with = "no_abstention")]

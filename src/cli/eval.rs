@@ -66,7 +66,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             .iter()
             .map(|&w| FusionWeight::new(w))
             .collect::<Result<Vec<_>, _>>()?;
-        let ablation = references::ablation(&loaded, &args.run, &weights)?;
+        let ablation = references::ablation(&loaded, &args.run, &weights, args.reference_views)?;
         let best = ablation.best_on_dev();
         println!(
             "reference pictures: {} of {} entities name some; whole-KB ranking:\n{}best on dev: {}",
@@ -133,7 +133,7 @@ fn open_set(loaded: &LoadedRun, args: &EvalArgs) -> Result<()> {
     let kb = if weight == FusionWeight::TEXT_ONLY {
         texts
     } else {
-        let references = references::entity_references(loaded, &args.run)?;
+        let references = references::entity_references(loaded, &args.run, args.reference_views)?;
         references::fused_kb(&texts, &references, dim, weight)
     };
     let Some(calibration) = abstention::calibrate(&dev, &dev_gold, &kb, dim) else {

@@ -40,6 +40,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         kb: args.kb,
         images_root,
         reference_weight: FusionWeight::new(args.reference_weight)?,
+        reference_views: args.reference_views,
         out: args.out.clone(),
         title,
         max_shard_bytes: args.max_shard_bytes,

@@ -16,7 +16,7 @@ use crate::abstention::{Calibration, calibrate};
 use crate::assets::{self, TowerId};
 use crate::data::{self, entity_text};
 use crate::data::{Dataset, Split};
-use crate::references::{FusionWeight, ReferenceEmbedder, fuse, run_image_side};
+use crate::references::{FusionWeight, ReferenceEmbedder, ReferenceViews, fuse, run_image_side};
 use crate::text_encoder::{TextEncodeError, TextEncoder, VectorCache};
 use crate::train::TrainError;
 use photolink_core::linker::{self, LinkerConfig, ReferenceFusion};
@@ -54,6 +54,8 @@ pub struct ExportOptions {
     pub images_root: PathBuf,
     /// The weight of reference pictures against the text ([`FusionWeight::TEXT_ONLY`]: ignored).
     pub reference_weight: FusionWeight,
+    /// Augmented views of each reference picture averaged with it ([`ReferenceViews`]).
+    pub reference_views: usize,
     /// The benchmark's `mentions.jsonl`, whose dev split calibrates when the bundle answers "not
     /// in this knowledge base" ([`crate::abstention`]); `None`: the bundle always answers.
     pub mentions: Option<PathBuf>,
@@ -204,7 +206,8 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     };
     let sentences = encoder.encode(&texts, cache.as_mut(), &|n| bar.inc(n as u64))?;
     bar.finish();
-    let embedder = ReferenceEmbedder::new(image, detector, &device);
+    let views = ReferenceViews::new(options.reference_views, config.augment.clone())?;
+    let embedder = ReferenceEmbedder::new(image, detector, &device).with_views(views);
     let references = reference_vectors(&entities, options, &embedder)?;
     let mut fused = 0;
     // The shipped vectors, kept for the calibration of the abstention rule.

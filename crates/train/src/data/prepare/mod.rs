@@ -348,7 +348,7 @@ fn pin(client: Client, name: &str, version: &str, sha256: &str) -> PackagePin {
 
 /// The first 8 bytes of sha256(`parts` joined by `/`) as a number: a seed or a sort key that
 /// depends only on its inputs, not on the order items are visited in.
-fn stable_hash(parts: &[&str]) -> u64 {
+pub(crate) fn stable_hash(parts: &[&str]) -> u64 {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(parts.join("/").as_bytes());
     u64::from_le_bytes(digest[..8].try_into().expect("a sha256 has 32 bytes"))
