@@ -41,16 +41,24 @@ fn one_step(
     model
 }
 
+/// A FaceNet tower whose last `unfreeze` stages train, the stage they start at, and the shape
+/// `[c, h, w]` of the cached activations they read.
+fn facenet_tuned(unfreeze: usize, device: &Device) -> (ImageTower, usize, [usize; 3]) {
+    let kind = ImageTowerKind::Facenet;
+    let first_trained = kind.stages() - unfreeze;
+    let tower = ImageTower::new(kind, device);
+    let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], device), 0..first_trained);
+    let [_, c, h, w] = probe.dims();
+    (tower, first_trained, [c, h, w])
+}
+
 #[test]
 fn fine_tuning_steps_only_the_trained_stages() {
     let device = Device::flex().autodiff();
     let kind = ImageTowerKind::Facenet;
     let mut config = TrainConfig::new(PathBuf::from("unused"), kind);
     config.unfreeze_image = 2;
-    let first_trained = kind.stages() - 2;
-    let tower = ImageTower::new(kind, &device);
-    let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], &device), 0..first_trained);
-    let [_, c, h, w] = probe.dims();
+    let (tower, first_trained, [c, h, w]) = facenet_tuned(2, &device);
     let ImageTower::Facenet(net) = &tower else {
         unreachable!("built as FaceNet")
     };
@@ -301,11 +309,8 @@ fn two_and_three_cpu_devices_give_the_losses_of_one_with_the_same_global_batch()
     config.unfreeze_text = 1;
     config.hard_k = 3;
     config.memory_bank = 16;
-    let first_trained = kind.stages() - 1;
+    let (tower, first_trained, [c, h, w]) = facenet_tuned(1, &device);
     let first_text_trained = minilm::STAGES - 1;
-    let tower = ImageTower::new(kind, &device);
-    let probe = tower.run_stages(Tensor::zeros([1, 3, 150, 150], &device), 0..first_trained);
-    let [_, c, h, w] = probe.dims();
     let net = MiniLm::new(&device);
     let model = DualEncoder {
         heads: HeadsConfig::new(kind).init(3, &device),
