@@ -368,8 +368,8 @@ pub fn fused_kb(
 
 /// Ranks the dev and test mentions of `loaded`, the run in `run_dir`, over the whole KB, with the
 /// KB's vectors fused with its entities' reference pictures (each with `views` augmented views)
-/// at each of `weights` (text only,
-/// weight 0, is always the first row; the pictures alone the last).
+/// at each of `weights` (text only, weight 0, is always the first row; the pictures alone the
+/// last).
 pub fn ablation(
     loaded: &LoadedRun,
     run_dir: &Path,
