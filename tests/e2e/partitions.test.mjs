@@ -47,9 +47,22 @@ async function served(dir) {
   return origin;
 }
 
+const consoleOf = new WeakMap();
+const pendingOf = new WeakMap();
+
 /** The page at `url` in `context`, with the KB files it requests (paths relative to the bundle). */
 async function open(context, url) {
   const page = await context.newPage();
+  const said = [];
+  consoleOf.set(page, said);
+  // The page's and its worker's console, for a failure to quote.
+  page.on("console", (m) => said.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => said.push(`pageerror: ${e.message}`));
+  const pending = new Set();
+  pendingOf.set(page, pending);
+  page.on("request", (r) => pending.add(r));
+  page.on("requestfinished", (r) => pending.delete(r));
+  page.on("requestfailed", (r) => { pending.delete(r); said.push(`failed: ${r.url()} ${r.failure()?.errorText}`); });
   const requested = recordKbRequests(page, kb, "partitioned");
   await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { timeout: 300_000 });
@@ -59,7 +72,16 @@ async function open(context, url) {
 async function linkPhoto(page) {
   await page.evaluate(() => { delete document.body.dataset.linked; });
   await page.setInputFiles("#file", PHOTO);
-  await page.waitForSelector("body[data-linked]", { timeout: 300_000 });
+  try {
+    await page.waitForSelector("body[data-linked]", { timeout: 120_000 });
+  } catch (e) {
+    // Say what the page said, so that a hang can be told from a refusal.
+    const shown = await page.evaluate(() =>
+      ["#status", "#error-message"].map((s) => document.querySelector(s)?.textContent));
+    throw new Error(`the photo was never linked; the page shows ${JSON.stringify(shown)}; ` +
+      `its console: ${JSON.stringify(consoleOf.get(page) ?? [])}; requests unanswered: ` +
+      JSON.stringify([...(pendingOf.get(page) ?? [])].map((r) => r.url())), { cause: e });
+  }
   return page.evaluate(() => document.body.dataset.linked);
 }
 
