@@ -5,11 +5,13 @@
 //! configured for them does.
 
 use std::fs;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tiny_http::{Header, Request, Response, Server};
 
 use super::precompress::Encoding;
 
@@ -22,11 +24,19 @@ pub fn run(dir: &Path, port: u16) -> Result<()> {
     Ok(())
 }
 
-/// A running static server.
+/// A running static server: one thread and one request per connection.
+///
+/// Why not tiny_http, which served before: its connection pool (0.12, the newest) can leave a new
+/// connection queued until an older keep-alive one closes, so a page fetching a photo's 8
+/// partition files at once waited for ever on a loaded machine (`tests/e2e/partitions.test.mjs`).
+/// Answering each connection once, on its own thread, and closing it has no such queue.
 pub struct StaticServer {
-    server: Server,
-    root: PathBuf,
+    listener: TcpListener,
+    root: Arc<PathBuf>,
 }
+
+/// The largest request head read (request line and headers): a browser's are a few KB.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 impl StaticServer {
     /// Binds `127.0.0.1:port` (0 picks a free port) over the folder `root`.
@@ -37,47 +47,130 @@ impl StaticServer {
         if !root.join("index.html").is_file() {
             bail!("{} has no index.html: is it a site folder?", root.display());
         }
-        let server = Server::http(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-            .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-        Ok(Self { server, root })
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+            .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+        Ok(Self {
+            listener,
+            root: Arc::new(root),
+        })
     }
 
     /// The URL of the page.
     pub fn url(&self) -> String {
-        match self.server.server_addr().to_ip() {
-            Some(addr) => format!("http://{addr}/"),
-            None => "http://127.0.0.1/".into(),
+        match self.listener.local_addr() {
+            Ok(addr) => format!("http://{addr}/"),
+            Err(_) => "http://127.0.0.1/".into(),
         }
     }
 
-    /// Answers requests until the process ends.
+    /// Answers connections until the process ends.
     pub fn run(self) {
-        for request in self.server.incoming_requests() {
-            let response = match resolve(&self.root, request.url()) {
-                Some(path) => {
-                    let (file, encoding) = negotiate(&path, &accepted(&request));
-                    match fs::read(&file) {
-                        Ok(body) => {
-                            let mut response = Response::from_data(body)
-                                .with_header(header("Content-Type", mime_type(&path)))
-                                // A static host may cache; a developer rebuilding pkg/ must not be fooled.
-                                .with_header(header("Cache-Control", "no-cache"))
-                                .with_header(header("Vary", "Accept-Encoding"));
-                            if let Some(encoding) = encoding {
-                                response = response
-                                    .with_header(header("Content-Encoding", encoding.token()));
-                            }
-                            response
-                        }
-                        Err(_) => not_found(),
-                    }
-                }
-                None => not_found(),
-            };
-            // A client that hung up is its own business.
-            let _ = request.respond(response);
+        for stream in self.listener.incoming().flatten() {
+            let root = self.root.clone();
+            // A client that hangs up or sends garbage is its own business.
+            std::thread::spawn(move || answer(&root, stream).ok());
         }
     }
+}
+
+/// What a request asks for.
+struct Asked {
+    head_only: bool,
+    target: String,
+    accepted: Vec<String>,
+}
+
+/// Reads one request head from `stream`; `Err` with the status to answer when it is not one.
+fn read_request(stream: &mut TcpStream) -> std::io::Result<Result<Asked, (u16, &'static str)>> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(Err((400, "Bad Request")));
+        }
+        head.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&head) {
+            Ok(httparse::Status::Complete(_)) => {
+                let method = request.method.unwrap_or("");
+                if method != "GET" && method != "HEAD" {
+                    return Ok(Err((405, "Method Not Allowed")));
+                }
+                let encodings = request
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("Accept-Encoding"))
+                    .filter_map(|h| std::str::from_utf8(h.value).ok());
+                return Ok(Ok(Asked {
+                    head_only: method == "HEAD",
+                    target: request.path.unwrap_or("/").to_string(),
+                    accepted: accepted(encodings),
+                }));
+            }
+            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD_BYTES => {}
+            _ => return Ok(Err((400, "Bad Request"))),
+        }
+    }
+}
+
+/// Answers the one request of `stream` with the file it names under `root` (or an error status)
+/// and closes the connection.
+fn answer(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let asked = match read_request(&mut stream)? {
+        Ok(asked) => asked,
+        Err((status, reason)) => return respond(&mut stream, status, reason, &[], b"", false),
+    };
+    let found = resolve(root, &asked.target).and_then(|path| {
+        let (file, encoding) = negotiate(&path, &asked.accepted);
+        fs::read(&file).ok().map(|body| (path, encoding, body))
+    });
+    let Some((path, encoding, body)) = found else {
+        return respond(
+            &mut stream,
+            404,
+            "Not Found",
+            &[],
+            b"not found",
+            asked.head_only,
+        );
+    };
+    let mut headers = vec![
+        ("Content-Type", mime_type(&path)),
+        // A static host may cache; a developer rebuilding pkg/ must not be fooled.
+        ("Cache-Control", "no-cache"),
+        ("Vary", "Accept-Encoding"),
+    ];
+    if let Some(encoding) = encoding {
+        headers.push(("Content-Encoding", encoding.token()));
+    }
+    respond(&mut stream, 200, "OK", &headers, &body, asked.head_only)
+}
+
+/// Writes a whole HTTP/1.1 response that ends the connection.
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    reason: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head += &format!("{name}: {value}\r\n");
+    }
+    head += "\r\n";
+    stream.write_all(head.as_bytes())?;
+    if !head_only {
+        stream.write_all(body)?;
+    }
+    stream.flush()
 }
 
 /// Maps a request path onto a file under `root`; `None` for anything outside it or missing.
@@ -98,13 +191,10 @@ fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
     file.is_file().then_some(file)
 }
 
-/// The content codings a request accepts (`Accept-Encoding`, without those refused by `q=0`).
-fn accepted(request: &Request) -> Vec<String> {
-    request
-        .headers()
-        .iter()
-        .filter(|h| h.field.equiv("Accept-Encoding"))
-        .flat_map(|h| h.value.as_str().split(','))
+/// The content codings of `Accept-Encoding` values, without those refused by `q=0`.
+fn accepted<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    values
+        .flat_map(|value| value.split(','))
         .filter_map(|item| {
             let mut parts = item.split(';').map(str::trim);
             let token = parts.next()?.to_ascii_lowercase();
@@ -150,14 +240,6 @@ fn mime_type(path: &Path) -> &'static str {
     }
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header is valid ASCII")
-}
-
-fn not_found() -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string("not found").with_status_code(404)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +261,10 @@ mod tests {
         assert_eq!(resolve(&root, "/pkg/../../x"), None);
         assert_eq!(resolve(&root, "/missing.js"), None);
         assert_eq!(mime_type(Path::new("x.wasm")), "application/wasm");
+        assert_eq!(
+            accepted(["gzip, deflate;q=0, br;q=0.5", "ZSTD"].into_iter()),
+            ["gzip", "br", "zstd"]
+        );
 
         // A precompressed sibling goes to a client that accepts its coding, brotli first.
         let wasm = root.join("pkg/a.wasm");
