@@ -77,13 +77,8 @@ impl DataParallel {
     }
 
     /// How many devices (replicas) a step uses.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.devices.len()
-    }
-
-    /// Never: there is always a main device.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// Each device with its rows of a batch of `rows`: contiguous near-equal shares, the first
