@@ -73,8 +73,6 @@ function megabytes(n) {
 
 async function loadBundle(entry) {
   bundleOnShow = entry;
-  // For tests and profiles: where the page's own work on a bundle begins.
-  performance.mark("photolink:bundle-load");
   // The previous bundle's worker goes, and its memory with it.
   linker?.close();
   linker = null;
