@@ -67,9 +67,7 @@ for bench in ${DEMO_BENCHMARKS:-persons emoji}; do
         echo "demo: $run is trained (delete it to retrain)"
     else
         step "train $bench"
-        resume=(); [ -d "$run/checkpoint" ] && resume=(--resume)
-        "$photolink" train --data "$data" --image-tower "$tower" "${train_args[@]}" \
-            --device "$device" --out "$run" "${resume[@]}"
+        train_once "$run" --data "$data" --image-tower "$tower" "${train_args[@]}" --device "$device"
     fi
 
     bundle="$demo/bundles/$bench"

@@ -19,3 +19,11 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
     export XDG_RUNTIME_DIR="$PHOTOLINK_CACHE/runtime"
     mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 fi
+# `photolink train ARGS --out RUN` for the scripts' cached runs: nothing when RUN is finished (its
+# heads.bpk), resumed from RUN's checkpoint when an earlier training stopped part-way.
+train_once() {
+    local run="$1"; shift
+    [ -f "$run/heads.bpk" ] && return 0
+    local resume=(); [ -d "$run/checkpoint" ] && resume=(--resume)
+    "$PHOTOLINK_TARGET_NATIVE/release/photolink" train "$@" --out "$run" "${resume[@]}"
+}

@@ -20,11 +20,8 @@ sample="$data/glyphs-3k"
 [ -f "$sample/mentions.jsonl" ] || "$photolink" data sample --data "$data/glyphs" --out "$sample" \
     --entities 3000 --train-per-entity 1 --dev 200 --test 500
 run="$work/runs/glyphs-3k"
-if [ ! -f "$run/heads.bpk" ]; then
-    resume=(); [ -d "$run/checkpoint" ] && resume=(--resume)
-    "$photolink" train --data "$sample" --image-tower efficientnet_lite0 --views 2 --epochs 5 \
-        --batch-size 64 --device cpu --out "$run" "${resume[@]}"
-fi
+train_once "$run" --data "$sample" --image-tower efficientnet_lite0 --views 2 --epochs 5 \
+    --batch-size 64 --device cpu
 
 # The cut: its kb.jsonl and lookalikes.json restricted to the kept entities, the sample's mentions.
 cut="$work/data/cut-$entities"

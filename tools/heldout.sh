@@ -31,10 +31,6 @@ console.log(`heldout: ${out.size} of ${kb.length} players held out of the KB and
 ln -sfn "$whole/images" "$data/images"
 
 run="$work/run"
-if [ ! -f "$run/heads.bpk" ]; then
-    resume=(); [ -d "$run/checkpoint" ] && resume=(--resume)
-    # The demo's persons recipe (tools/demo.sh).
-    "$photolink" train --data "$data" --image-tower facenet --epochs 600 --lr 1e-3 --views 8 \
-        --device cpu --out "$run" "${resume[@]}"
-fi
+# The demo's persons recipe (tools/demo.sh).
+train_once "$run" --data "$data" --image-tower facenet --epochs 600 --lr 1e-3 --views 8 --device cpu
 "$photolink" eval --run "$run" --open-set --unknowns-from "$whole"
