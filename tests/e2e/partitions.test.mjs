@@ -47,19 +47,18 @@ async function served(dir) {
   return origin;
 }
 
-const consoleOf = new WeakMap();
-const pendingOf = new WeakMap();
+/** Each page's console lines and unanswered requests, for a failure to quote. */
+const watchOf = new WeakMap();
 
 /** The page at `url` in `context`, with the KB files it requests (paths relative to the bundle). */
 async function open(context, url) {
   const page = await context.newPage();
   const said = [];
-  consoleOf.set(page, said);
-  // The page's and its worker's console, for a failure to quote.
+  const pending = new Set();
+  watchOf.set(page, { said, pending });
+  // The page's and its worker's console.
   page.on("console", (m) => said.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => said.push(`pageerror: ${e.message}`));
-  const pending = new Set();
-  pendingOf.set(page, pending);
   page.on("request", (r) => pending.add(r));
   page.on("requestfinished", (r) => pending.delete(r));
   page.on("requestfailed", (r) => { pending.delete(r); said.push(`failed: ${r.url()} ${r.failure()?.errorText}`); });
@@ -78,9 +77,10 @@ async function linkPhoto(page) {
     // Say what the page said, so that a hang can be told from a refusal.
     const shown = await page.evaluate(() =>
       ["#status", "#error-message"].map((s) => document.querySelector(s)?.textContent));
+    const { said, pending } = watchOf.get(page);
     throw new Error(`the photo was never linked; the page shows ${JSON.stringify(shown)}; ` +
-      `its console: ${JSON.stringify(consoleOf.get(page) ?? [])}; requests unanswered: ` +
-      JSON.stringify([...(pendingOf.get(page) ?? [])].map((r) => r.url())), { cause: e });
+      `its console: ${JSON.stringify(said)}; requests unanswered: ` +
+      JSON.stringify([...pending].map((r) => r.url())), { cause: e });
   }
   return page.evaluate(() => document.body.dataset.linked);
 }
